@@ -1,0 +1,69 @@
+//! `shimctl` itself: one file per subcommand. `explain` and `bypass` take the agent's
+//! arguments raw (any bytes, flags included), so they are split off before argh parses.
+
+pub mod bypass;
+pub mod explain;
+pub mod share;
+
+use std::ffi::OsString;
+
+use argh::FromArgs;
+
+use crate::error::{Failure, Result};
+
+/// Run AI coding agents inside a Lima VM by typing their usual names.
+#[derive(FromArgs)]
+struct Cli {
+    #[argh(subcommand)]
+    command: Command,
+}
+
+#[derive(FromArgs)]
+#[argh(subcommand)]
+enum Command {
+    Explain(explain::Args),
+    Bypass(bypass::Args),
+}
+
+pub fn run(args: Vec<OsString>) -> i32 {
+    match dispatch(args) {
+        Ok(code) => code,
+        Err(failure) => failure.report(),
+    }
+}
+
+fn dispatch(args: Vec<OsString>) -> Result<i32> {
+    match args.first().and_then(|a| a.to_str()) {
+        Some("explain") if args.len() > 1 && !is_help(&args[1]) => return explain::run(&args[1..]),
+        Some("bypass") if args.len() > 1 && !is_help(&args[1]) => return bypass::run(args[1..].to_vec()),
+        _ => {}
+    }
+    let strings: Vec<String> = args
+        .into_iter()
+        .map(|a| a.into_string().map_err(|_| Failure::with_code(2, "arguments to shimctl must be UTF-8")))
+        .collect::<Result<_>>()?;
+    let refs: Vec<&str> = strings.iter().map(String::as_str).collect();
+    let cli = match Cli::from_args(&["shimctl"], &refs) {
+        Ok(cli) => cli,
+        Err(exit) => {
+            return Ok(match exit.status {
+                Ok(()) => {
+                    println!("{}", exit.output);
+                    0
+                }
+                Err(()) => {
+                    eprintln!("{}", exit.output);
+                    2
+                }
+            });
+        }
+    };
+    match cli.command {
+        Command::Explain(a) => explain::run(&a.raw()),
+        Command::Bypass(a) => bypass::run(a.raw()),
+    }
+}
+
+fn is_help(arg: &OsString) -> bool {
+    arg == "--help" || arg == "help" || arg == "-h"
+}

@@ -1,0 +1,340 @@
+//! The config file (TOML, optional) and how it merges into the built-in agent profiles.
+//! Every name and pattern is checked while parsing, so a bad value is reported with the
+//! line and key it stands on.
+
+use std::collections::BTreeMap;
+use std::ffi::OsString;
+use std::fmt;
+use std::path::{Path, PathBuf};
+
+use serde::Deserialize;
+use serde::de::{self, Deserializer};
+
+use crate::agents::{self, Agent};
+use crate::error::{Failure, Result};
+use crate::locations;
+
+pub const DEFAULT_VM: &str = "sandbox";
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Config {
+    pub vm: Option<VmName>,
+    pub limactl: Option<PathBuf>,
+    pub start: Option<bool>,
+    #[serde(default)]
+    pub env: Vec<EnvPattern>,
+    #[serde(default)]
+    pub agents: BTreeMap<AgentName, AgentConfig>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AgentConfig {
+    pub command: Option<ProgramName>,
+    pub vm: Option<VmName>,
+    pub args: Option<Vec<String>>,
+    #[serde(default)]
+    pub env: Vec<EnvPattern>,
+    pub full_auto: Option<bool>,
+    pub full_auto_args: Option<Vec<String>>,
+    pub full_auto_env: Option<BTreeMap<EnvName, String>>,
+}
+
+/// Declares a string newtype whose values are checked by `$check` while deserializing.
+macro_rules! checked_string {
+    ($name:ident, $what:literal, $check:expr) => {
+        #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
+        pub struct $name(pub String);
+
+        impl<'de> Deserialize<'de> for $name {
+            fn deserialize<D: Deserializer<'de>>(d: D) -> std::result::Result<Self, D::Error> {
+                let s = String::deserialize(d)?;
+                let check: fn(&str) -> bool = $check;
+                if check(&s) {
+                    Ok($name(s))
+                } else {
+                    Err(de::Error::custom(format!("`{s}` is not a valid {}", $what)))
+                }
+            }
+        }
+
+        impl fmt::Display for $name {
+            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str(&self.0)
+            }
+        }
+    };
+}
+
+checked_string!(
+    VmName,
+    "VM name (letters, digits, `.`, `_`, `-`, not starting with `.`, `_` or `-`)",
+    valid_vm_name
+);
+checked_string!(
+    AgentName,
+    "agent name (letters, digits, `.`, `_`, `-`; it becomes a file name)",
+    |s| valid_vm_name(s) && s != crate::dispatch::CONTROL_NAME
+);
+checked_string!(
+    EnvPattern,
+    "variable name or pattern (letters, digits, `_`, and `*` as a wildcard)",
+    |s| !s.is_empty() && s.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'*')
+);
+checked_string!(
+    EnvName,
+    "variable name (letters, digits, `_`)",
+    valid_env_name
+);
+// A `=` would make Lima read the program as a variable assignment (the NAME=value trap).
+checked_string!(
+    ProgramName,
+    "program (a name or path without `=`, not starting with `-`)",
+    |s| !s.is_empty() && !s.contains('=') && !s.starts_with('-') && !s.contains('\0')
+);
+
+pub fn valid_vm_name(s: &str) -> bool {
+    let mut bytes = s.bytes();
+    matches!(bytes.next(), Some(b) if b.is_ascii_alphanumeric())
+        && bytes.all(|b| b.is_ascii_alphanumeric() || b"._-".contains(&b))
+}
+
+pub fn valid_env_name(s: &str) -> bool {
+    !s.is_empty() && s.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_')
+}
+
+/// The config as loaded, with where it came from (for messages).
+#[derive(Debug, Default)]
+pub struct Loaded {
+    pub config: Config,
+    pub path: Option<PathBuf>,
+}
+
+pub fn load() -> Result<Loaded> {
+    let Some((path, explicit)) = locations::config_file() else {
+        return Ok(Loaded::default());
+    };
+    let text = match std::fs::read(&path) {
+        Ok(bytes) => bytes,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound && !explicit => {
+            return Ok(Loaded {
+                config: Config::default(),
+                path: Some(path),
+            });
+        }
+        Err(e) => {
+            return Err(Failure::cannot_run(format!(
+                "cannot read the config file {}: {e}; fix it or unset {}",
+                path.display(),
+                locations::CONFIG_VAR
+            )));
+        }
+    };
+    let text = String::from_utf8(text).map_err(|_| {
+        Failure::cannot_run(format!("config error in {}: the file is not UTF-8", path.display()))
+    })?;
+    let config = parse(&text).map_err(|e| Failure::cannot_run(format!("config error in {}{e}", path.display())))?;
+    Ok(Loaded {
+        config,
+        path: Some(path),
+    })
+}
+
+/// Parses config text; the error reads ` line N, key `k`: what is wrong`.
+pub fn parse(text: &str) -> std::result::Result<Config, String> {
+    toml::from_str::<Config>(text).map_err(|e| {
+        let message = e.message().trim_end().to_string();
+        match e.span() {
+            Some(span) => {
+                let (line, key) = locate(text, span.start);
+                match key {
+                    Some(key) => format!(" line {line}, key `{key}`: {message}"),
+                    None => format!(" line {line}: {message}"),
+                }
+            }
+            None => format!(": {message}"),
+        }
+    })
+}
+
+/// The 1-based line of a byte offset and the key written on it (or on the nearest line above
+/// that has one, for values spread over several lines).
+fn locate(text: &str, offset: usize) -> (usize, Option<String>) {
+    let offset = offset.min(text.len());
+    let line = text[..offset].matches('\n').count() + 1;
+    let key = text.lines().take(line).collect::<Vec<_>>().into_iter().rev().find_map(|l| {
+        let l = l.trim();
+        if l.starts_with('[') {
+            Some(l.trim_matches(|c| c == '[' || c == ']').trim().to_string())
+        } else {
+            l.split_once('=').map(|(k, _)| k.trim().trim_matches('"').to_string())
+        }
+    });
+    (line, key.filter(|k| !k.is_empty()))
+}
+
+impl Loaded {
+    pub fn display_path(&self) -> String {
+        match &self.path {
+            Some(p) => p.display().to_string(),
+            None => "the config file".into(),
+        }
+    }
+
+    pub fn agent_names(&self) -> Vec<String> {
+        let mut names: Vec<String> = agents::builtin_names().map(String::from).collect();
+        for name in self.config.agents.keys() {
+            if !names.contains(&name.0) {
+                names.push(name.0.clone());
+            }
+        }
+        names
+    }
+
+    /// The effective profile of an agent: built-in defaults with the config laid over them.
+    pub fn agent(&self, name: &str) -> Option<Agent> {
+        let overrides = self.config.agents.get(&AgentName(name.to_string()));
+        let mut agent = match (Agent::builtin(name), overrides) {
+            (Some(agent), _) => agent,
+            (None, Some(_)) => Agent::custom(name),
+            (None, None) => return None,
+        };
+        if let Some(o) = overrides {
+            if let Some(command) = &o.command {
+                agent.program = command.0.clone();
+            }
+            agent.vm = o.vm.as_ref().map(|v| v.0.clone());
+            if let Some(args) = &o.args {
+                agent.args = args.iter().map(OsString::from).collect();
+            }
+            agent.env.extend(o.env.iter().map(|p| p.0.clone()));
+            if let Some(enabled) = o.full_auto {
+                agent.full_auto.enabled = enabled;
+            }
+            if let Some(args) = &o.full_auto_args {
+                agent.full_auto.args = args.clone();
+            }
+            if let Some(env) = &o.full_auto_env {
+                agent.full_auto.env = env.iter().map(|(k, v)| (k.0.clone(), v.clone())).collect();
+            }
+        }
+        Some(agent)
+    }
+
+    /// VM for an agent: `$SHIMCTL_VM`, else the agent's `vm`, else the top-level `vm`.
+    pub fn vm_for(&self, agent: Option<&Agent>) -> Result<String> {
+        if let Some(vm) = std::env::var_os("SHIMCTL_VM").filter(|v| !v.is_empty()) {
+            let vm = vm.to_string_lossy().into_owned();
+            if !valid_vm_name(&vm) {
+                return Err(Failure::cannot_run(format!(
+                    "SHIMCTL_VM=`{vm}` is not a valid VM name; unset it or use a Lima instance name"
+                )));
+            }
+            return Ok(vm);
+        }
+        Ok(agent
+            .and_then(|a| a.vm.clone())
+            .or_else(|| self.config.vm.as_ref().map(|v| v.0.clone()))
+            .unwrap_or_else(|| DEFAULT_VM.to_string()))
+    }
+
+    pub fn start(&self) -> bool {
+        self.config.start.unwrap_or(true)
+    }
+
+    /// Patterns of variables every agent gets: the built-in terminal/locale set plus the config's.
+    pub fn global_env(&self) -> Vec<String> {
+        let mut env: Vec<String> = agents::GLOBAL_ENV.iter().map(|s| s.to_string()).collect();
+        env.extend(self.config.env.iter().map(|p| p.0.clone()));
+        env
+    }
+
+    pub fn limactl(&self) -> Option<&Path> {
+        self.config.limactl.as_deref()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn empty_config_is_valid() {
+        let c = parse("").unwrap();
+        assert!(c.vm.is_none() && c.agents.is_empty());
+    }
+
+    #[test]
+    fn full_config_parses() {
+        let c = parse(
+            r#"
+vm = "dev"
+limactl = "/opt/lima/bin/limactl"
+start = false
+env = ["GITHUB_TOKEN", "MY_*"]
+
+[agents.claude]
+args = ["--model", "opus"]
+env = ["EXTRA"]
+full_auto = false
+
+[agents.pi]
+command = "pi"
+vm = "other"
+full_auto_args = ["--yes"]
+full_auto_env = { PI_AUTO = "1" }
+"#,
+        )
+        .unwrap();
+        assert_eq!(c.vm.unwrap().0, "dev");
+        assert_eq!(c.start, Some(false));
+        assert_eq!(c.agents.len(), 2);
+    }
+
+    #[test]
+    fn unknown_key_names_line_and_key() {
+        let e = parse("vm = \"a\"\nvmm = \"b\"\n").unwrap_err();
+        assert!(e.contains("line 2"), "{e}");
+        assert!(e.contains("`vmm`"), "{e}");
+    }
+
+    #[test]
+    fn unknown_key_in_agent_table() {
+        let e = parse("[agents.claude]\ncomand = \"x\"\n").unwrap_err();
+        assert!(e.contains("line 2") && e.contains("comand"), "{e}");
+    }
+
+    #[test]
+    fn bad_values_name_line_and_key() {
+        let e = parse("start = \"yes\"\n").unwrap_err();
+        assert!(e.contains("line 1") && e.contains("`start`"), "{e}");
+        let e = parse("\nvm = \"my vm\"\n").unwrap_err();
+        assert!(e.contains("line 2") && e.contains("`vm`") && e.contains("VM name"), "{e}");
+        let e = parse("env = [\"OK\", \"NOT-OK\"]\n").unwrap_err();
+        assert!(e.contains("`env`") && e.contains("NOT-OK"), "{e}");
+        let e = parse("[agents.x]\ncommand = \"A=b\"\n").unwrap_err();
+        assert!(e.contains("line 2") && e.contains("`command`"), "{e}");
+    }
+
+    #[test]
+    fn config_overrides_builtin_profile() {
+        let loaded = Loaded {
+            config: parse("[agents.claude]\ncommand = \"/opt/claude\"\nfull_auto_args = [\"--permission-mode\", \"acceptEdits\"]\n").unwrap(),
+            path: None,
+        };
+        let a = loaded.agent("claude").unwrap();
+        assert_eq!(a.program, "/opt/claude");
+        assert_eq!(a.program_file_name(), "claude");
+        assert_eq!(a.full_auto.args, vec!["--permission-mode", "acceptEdits"]);
+        assert!(loaded.agent("nope").is_none());
+    }
+
+    #[test]
+    fn new_agent_from_config() {
+        let loaded = Loaded { config: parse("[agents.pi]\n").unwrap(), path: None };
+        let a = loaded.agent("pi").unwrap();
+        assert_eq!(a.program, "pi");
+        assert!(loaded.agent_names().contains(&"pi".to_string()));
+    }
+}

@@ -1,0 +1,147 @@
+//! An instance as `limactl list --json NAME` describes it: the authoritative view, with
+//! defaults, `~` expansion and the `_config` merges already applied.
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+
+use serde::Deserialize;
+
+use crate::error::{Failure, Result};
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Mount {
+    /// The host directory as Lima reports it.
+    pub location: PathBuf,
+    /// The same with symlinks resolved, for comparing with the physical working directory.
+    pub resolved: PathBuf,
+    /// Where the guest sees it.
+    pub mount_point: PathBuf,
+    pub writable: bool,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Instance {
+    pub mounts: Vec<Mount>,
+    pub guest_home: Option<String>,
+}
+
+#[derive(Deserialize)]
+struct ListEntry {
+    #[serde(default)]
+    config: Option<ListConfig>,
+}
+
+#[derive(Deserialize)]
+struct ListConfig {
+    #[serde(default)]
+    mounts: Option<Vec<ListMount>>,
+    #[serde(default)]
+    user: Option<ListUser>,
+}
+
+#[derive(Deserialize)]
+struct ListMount {
+    location: String,
+    #[serde(rename = "mountPoint", default)]
+    mount_point: Option<String>,
+    #[serde(default)]
+    writable: Option<bool>,
+}
+
+#[derive(Deserialize)]
+struct ListUser {
+    #[serde(default)]
+    home: Option<String>,
+}
+
+fn expand_tilde(path: &str) -> PathBuf {
+    match (path.strip_prefix('~'), crate::locations::home()) {
+        (Some(""), Some(home)) => home,
+        (Some(rest), Some(home)) if rest.starts_with('/') => home.join(&rest[1..]),
+        _ => PathBuf::from(path),
+    }
+}
+
+/// Parses the first JSON object of `limactl list --json NAME` output.
+pub fn parse_list_json(text: &str) -> std::result::Result<Instance, String> {
+    let first = text.lines().find(|l| !l.trim().is_empty()).ok_or("empty output")?;
+    let entry: ListEntry = serde_json::from_str(first).map_err(|e| e.to_string())?;
+    let config = entry.config.ok_or("no `config` in the output")?;
+    let mounts = config
+        .mounts
+        .unwrap_or_default()
+        .into_iter()
+        .map(|m| {
+            let location = expand_tilde(&m.location);
+            let mount_point = m
+                .mount_point
+                .filter(|p| !p.is_empty())
+                .map(|p| expand_tilde(&p))
+                .unwrap_or_else(|| location.clone());
+            Mount {
+                resolved: std::fs::canonicalize(&location).unwrap_or_else(|_| location.clone()),
+                location,
+                mount_point,
+                writable: m.writable.unwrap_or(false),
+            }
+        })
+        .collect();
+    Ok(Instance {
+        mounts,
+        guest_home: config.user.and_then(|u| u.home),
+    })
+}
+
+/// Asks limactl (a process: only when the cache is cold, and in `shimctl` commands).
+pub fn query(limactl: &Path, vm: &str) -> Result<Instance> {
+    let out = Command::new(limactl)
+        .args(["list", "--json", vm])
+        .stdin(Stdio::null())
+        .output()
+        .map_err(|e| Failure::cannot_run(format!("cannot run {}: {e}", limactl.display())))?;
+    if !out.status.success() {
+        let err = String::from_utf8_lossy(&out.stderr);
+        let detail = err.lines().last().unwrap_or("").trim();
+        return Err(Failure::cannot_run(format!(
+            "`limactl list --json {vm}` failed ({detail}); check the VM with `limactl list`"
+        )));
+    }
+    parse_list_json(&String::from_utf8_lossy(&out.stdout)).map_err(|e| {
+        Failure::cannot_run(format!(
+            "cannot read `limactl list --json {vm}` output ({e}); is {} really Lima 2.x?",
+            limactl.display()
+        ))
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn reads_mounts_and_user() {
+        let json = r#"{"name":"sandbox","status":"Running","config":{"mounts":[{"location":"/Users/me/Projects","mountPoint":"/Users/me/Projects","writable":true},{"location":"/opt/skills","mountPoint":"/home/me.linux/.claude/skills","writable":false}],"user":{"name":"me","home":"/home/me.linux","shell":"/bin/bash"}}}
+{"name":"other"}"#;
+        let i = parse_list_json(json).unwrap();
+        assert_eq!(i.mounts.len(), 2);
+        assert_eq!(i.mounts[0].location, PathBuf::from("/Users/me/Projects"));
+        assert!(i.mounts[0].writable);
+        assert_eq!(i.mounts[1].mount_point, PathBuf::from("/home/me.linux/.claude/skills"));
+        assert!(!i.mounts[1].writable);
+        assert_eq!(i.guest_home.as_deref(), Some("/home/me.linux"));
+    }
+
+    #[test]
+    fn missing_mount_point_defaults_to_location() {
+        let i = parse_list_json(r#"{"config":{"mounts":[{"location":"/srv/x"}]}}"#).unwrap();
+        assert_eq!(i.mounts[0].mount_point, PathBuf::from("/srv/x"));
+        assert!(!i.mounts[0].writable);
+    }
+
+    #[test]
+    fn garbage_is_an_error() {
+        assert!(parse_list_json("").is_err());
+        assert!(parse_list_json("not json").is_err());
+        assert!(parse_list_json("{}").is_err());
+    }
+}

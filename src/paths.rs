@@ -1,0 +1,126 @@
+//! Host paths to guest paths through the VM's mounts. The working directory is compared
+//! symlink-resolved, as Lima does (`/tmp` vs `/private/tmp`, symlinked project dirs);
+//! arguments are rewritten only when they are absolute paths under a mount that the guest
+//! sees elsewhere, so everything else passes through byte for byte.
+
+use std::ffi::{OsStr, OsString};
+use std::os::unix::ffi::{OsStrExt, OsStringExt};
+use std::path::{Path, PathBuf};
+
+use crate::lima::Mount;
+
+fn join_rel(base: &Path, rel: &Path) -> PathBuf {
+    if rel.as_os_str().is_empty() { base.to_path_buf() } else { base.join(rel) }
+}
+
+/// The mount containing `host` (by one of the given views of each mount's location), the
+/// deepest one when mounts nest, with the part of `host` below it.
+fn deepest<'m>(
+    host: &Path,
+    mounts: &'m [Mount],
+    views: impl Fn(&'m Mount) -> Vec<&'m Path>,
+) -> Option<(&'m Mount, PathBuf)> {
+    mounts
+        .iter()
+        .flat_map(|m| views(m).into_iter().map(move |v| (m, v)))
+        .filter_map(|(m, view)| host.strip_prefix(view).ok().map(|rel| (m, view, rel.to_path_buf())))
+        .max_by_key(|(_, view, _)| view.components().count())
+        .map(|(m, _, rel)| (m, rel))
+}
+
+/// The guest directory for a host working directory (already physical, as getcwd gives it).
+pub fn guest_dir<'m>(host_cwd: &Path, mounts: &'m [Mount]) -> Option<(PathBuf, &'m Mount)> {
+    deepest(host_cwd, mounts, |m| vec![&m.resolved, &m.location])
+        .map(|(m, rel)| (join_rel(&m.mount_point, &rel), m))
+}
+
+fn translate_path(bytes: &[u8], mounts: &[Mount]) -> Option<Vec<u8>> {
+    if !bytes.starts_with(b"/") {
+        return None;
+    }
+    let host = Path::new(OsStr::from_bytes(bytes));
+    let (m, rel) = deepest(host, mounts, |m| vec![&m.location, &m.resolved])?;
+    let mut guest = join_rel(&m.mount_point, &rel).into_os_string().into_vec();
+    if bytes.ends_with(b"/") && !guest.ends_with(b"/") {
+        guest.push(b'/');
+    }
+    (guest != bytes).then_some(guest)
+}
+
+/// A user argument as the guest must see it: `/host/path` and `--opt=/host/path` under a
+/// mount with a different guest path are rewritten; anything else is returned untouched.
+pub fn translate_arg(arg: &OsStr, mounts: &[Mount]) -> OsString {
+    let bytes = arg.as_bytes();
+    if let Some(guest) = translate_path(bytes, mounts) {
+        return OsString::from_vec(guest);
+    }
+    if bytes.starts_with(b"--")
+        && let Some(eq) = bytes.iter().position(|&b| b == b'=')
+        && let Some(guest) = translate_path(&bytes[eq + 1..], mounts)
+    {
+        let mut out = bytes[..=eq].to_vec();
+        out.extend_from_slice(&guest);
+        return OsString::from_vec(out);
+    }
+    arg.to_os_string()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn mount(location: &str, resolved: &str, mount_point: &str) -> Mount {
+        Mount {
+            location: location.into(),
+            resolved: resolved.into(),
+            mount_point: mount_point.into(),
+            writable: true,
+        }
+    }
+
+    #[test]
+    fn default_mount_maps_to_the_same_path() {
+        let mounts = [mount("/Users/me/Projects", "/Users/me/Projects", "/Users/me/Projects")];
+        let (g, _) = guest_dir(Path::new("/Users/me/Projects/foo"), &mounts).unwrap();
+        assert_eq!(g, PathBuf::from("/Users/me/Projects/foo"));
+        assert!(guest_dir(Path::new("/Users/me/Projectsfoo"), &mounts).is_none());
+        assert!(guest_dir(Path::new("/Users/me"), &mounts).is_none());
+    }
+
+    #[test]
+    fn custom_mount_point_and_longest_match() {
+        let mounts = [mount("/h", "/h", "/h"), mount("/h/p", "/h/p", "/work")];
+        assert_eq!(guest_dir(Path::new("/h/p/src"), &mounts).unwrap().0, PathBuf::from("/work/src"));
+        assert_eq!(guest_dir(Path::new("/h/p"), &mounts).unwrap().0, PathBuf::from("/work"));
+        assert_eq!(guest_dir(Path::new("/h/q"), &mounts).unwrap().0, PathBuf::from("/h/q"));
+    }
+
+    #[test]
+    fn resolved_location_matches_the_physical_cwd() {
+        let mounts = [mount("/tmp/lima", "/private/tmp/lima", "/tmp/lima")];
+        assert_eq!(guest_dir(Path::new("/private/tmp/lima/x"), &mounts).unwrap().0, PathBuf::from("/tmp/lima/x"));
+    }
+
+    #[test]
+    fn arguments_under_a_moved_mount_are_rewritten() {
+        let mounts = [mount("/h/p", "/h/p", "/work"), mount("/same", "/same", "/same")];
+        let t = |a: &str| translate_arg(OsStr::new(a), &mounts).into_string().unwrap();
+        assert_eq!(t("/h/p/a.rs"), "/work/a.rs");
+        assert_eq!(t("/h/p/"), "/work/");
+        assert_eq!(t("--add-dir=/h/p/lib"), "--add-dir=/work/lib");
+        assert_eq!(t("/same/x"), "/same/x");
+        assert_eq!(t("/h/pp"), "/h/pp");
+        assert_eq!(t("h/p/a"), "h/p/a");
+        assert_eq!(t("-x=/h/p"), "-x=/h/p");
+        assert_eq!(t("look at /h/p/a.rs"), "look at /h/p/a.rs");
+    }
+
+    #[test]
+    fn non_utf8_arguments_pass_through() {
+        let mounts = [mount("/h/p", "/h/p", "/work")];
+        let raw = OsStr::from_bytes(b"\xff\xfe/h/p");
+        assert_eq!(translate_arg(raw, &mounts), raw.to_os_string());
+        let raw = OsStr::from_bytes(b"/h/p/\xff");
+        assert_eq!(translate_arg(raw, &mounts).as_bytes(), b"/work/\xff");
+    }
+}

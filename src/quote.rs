@@ -1,0 +1,119 @@
+//! The one place where words become shell text. shimctl never hands a shell string to
+//! anything it runs (Lima quotes the guest command itself); this is for text a person reads
+//! or pastes: `shimctl explain` and suggested commands in messages.
+
+/// Bytes a POSIX shell never treats specially (the same set as Python's `shlex.quote` and
+/// Lima's quoting).
+fn is_plain(b: u8) -> bool {
+    b.is_ascii_alphanumeric() || b"_@%+=:,./-".contains(&b)
+}
+
+/// Quotes one word so that bash, zsh and POSIX sh read it back as exactly these bytes:
+/// as is when plain, in single quotes when printable text, and as `$'...'` with escapes when
+/// it holds control characters or bytes that are not UTF-8 (so the output stays one line).
+pub fn sh_quote(word: &[u8]) -> String {
+    if word.is_empty() {
+        return "''".into();
+    }
+    if word.iter().all(|&b| is_plain(b)) {
+        return String::from_utf8(word.to_vec()).expect("plain bytes are ASCII");
+    }
+    match std::str::from_utf8(word) {
+        Ok(text) if !text.chars().any(char::is_control) => {
+            format!("'{}'", text.replace('\'', r#"'"'"'"#))
+        }
+        _ => dollar_quote(word),
+    }
+}
+
+fn dollar_quote(word: &[u8]) -> String {
+    let mut out = String::from("$'");
+    for chunk in word.utf8_chunks() {
+        for c in chunk.valid().chars() {
+            match c {
+                '\\' => out.push_str("\\\\"),
+                '\'' => out.push_str("\\'"),
+                '\n' => out.push_str("\\n"),
+                '\t' => out.push_str("\\t"),
+                c if c.is_control() => {
+                    let mut buf = [0u8; 4];
+                    for b in c.encode_utf8(&mut buf).bytes() {
+                        out.push_str(&format!("\\x{b:02x}"));
+                    }
+                }
+                c => out.push(c),
+            }
+        }
+        for b in chunk.invalid() {
+            out.push_str(&format!("\\x{b:02x}"));
+        }
+    }
+    out.push('\'');
+    out
+}
+
+/// A whole command line, each word quoted.
+pub fn sh_join<'a>(words: impl IntoIterator<Item = &'a [u8]>) -> String {
+    words.into_iter().map(sh_quote).collect::<Vec<_>>().join(" ")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+    use std::os::unix::ffi::OsStrExt;
+    use std::process::Command;
+
+    #[test]
+    fn plain_words_stay_plain() {
+        assert_eq!(sh_quote(b"claude"), "claude");
+        assert_eq!(sh_quote(b"/a/b-c_d.e:f,g=h@i%j+k"), "/a/b-c_d.e:f,g=h@i%j+k");
+    }
+
+    #[test]
+    fn special_words_are_quoted() {
+        assert_eq!(sh_quote(b""), "''");
+        assert_eq!(sh_quote(b"a b"), "'a b'");
+        assert_eq!(sh_quote(b"it's"), r#"'it'"'"'s'"#);
+        assert_eq!(sh_quote(b"$(rm -rf ~)"), "'$(rm -rf ~)'");
+        assert_eq!(sh_quote(b"a\nb"), r"$'a\nb'");
+        assert_eq!(sh_quote(b"\xff'\\"), r"$'\xff\'\\'");
+        assert_eq!(sh_quote("café".as_bytes()), "'café'");
+    }
+
+    /// What bash makes of the quoted words: the real check that quoting is right.
+    fn through_bash(words: &[Vec<u8>]) -> Vec<Vec<u8>> {
+        let line = sh_join(words.iter().map(|w| w.as_slice()));
+        let script = format!("printf '%s\\0' {line}");
+        let out = Command::new("bash")
+            .arg("-c")
+            .arg(std::ffi::OsStr::from_bytes(script.as_bytes()))
+            .output()
+            .expect("bash runs");
+        assert!(out.status.success(), "bash failed on {line}");
+        let mut parts: Vec<Vec<u8>> = out.stdout.split(|&b| b == 0).map(<[u8]>::to_vec).collect();
+        parts.pop();
+        parts
+    }
+
+    #[test]
+    fn bash_reads_back_hard_words() {
+        let words: Vec<Vec<u8>> = [
+            &b"'"[..], b"\"", b"$HOME", b"`id`", b"*", b"\t", b"\n", b"-n", b"\\", b"~", b"#x", b"!",
+            b"\xc3\x28", b"\x01", "日本".as_bytes(),
+        ]
+        .iter()
+        .map(|w| w.to_vec())
+        .collect();
+        assert_eq!(through_bash(&words), words);
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(64))]
+        #[test]
+        fn bash_reads_back_any_word(words in proptest::collection::vec(
+            proptest::collection::vec(1u8..=255, 0..12), 1..5)) {
+            prop_assert_eq!(through_bash(&words), words);
+        }
+    }
+}
