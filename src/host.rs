@@ -13,12 +13,16 @@ use crate::exec::{self, Replacement};
 use crate::locations;
 
 pub const BYPASS_VAR: &str = "SHIMCTL_BYPASS";
-/// Set on the program a bypass hands over to, as `PID:PATH`. Only the process with that pid
-/// (which may exec the shim again) and its direct children can match it, so it is inert
-/// further down and never changes what the agent's own subprocesses do.
+/// Set on the program a bypass hands over to, as `PID:HOPS:PATH`. It counts hops only while
+/// each new shim is that very process (it exec'd the shim) or its direct child, so it stays
+/// inert for anything further down: an agent's subshells can run `claude` as often as they
+/// like. Only a program that keeps calling straight back into the shim is stopped.
 pub const GUARD_VAR: &str = "SHIMCTL_BYPASS_PID";
 /// Forces guest detection (`1` or `0`), for tests and unusual guests.
 pub const IN_GUEST_VAR: &str = "SHIMCTL_IN_GUEST";
+/// Direct re-entries allowed before it counts as a loop: a wrapper that adds flags and calls
+/// the next program is fine, a chain this long is not.
+const MAX_HOPS: u32 = 4;
 
 pub fn bypass_requested() -> bool {
     std::env::var_os(BYPASS_VAR).is_some_and(|v| !v.is_empty() && v != "0")
@@ -33,24 +37,16 @@ pub fn in_lima_guest() -> bool {
     }
 }
 
-/// Fails when the program we bypassed to has called straight back into a shim.
-pub fn check_loop(name: &str) -> Result<()> {
-    let Some(guard) = std::env::var_os(GUARD_VAR) else { return Ok(()) };
-    let bytes = guard.as_bytes();
-    let Some(colon) = bytes.iter().position(|&b| b == b':') else { return Ok(()) };
-    let Some(pid) = std::str::from_utf8(&bytes[..colon]).ok().and_then(|p| p.parse::<u32>().ok()) else {
-        return Ok(());
-    };
+/// How many bypass hops led straight here, and the program of the last one.
+fn previous_hops() -> Option<(u32, PathBuf)> {
+    let guard = std::env::var_os(GUARD_VAR)?;
+    let mut parts = guard.as_bytes().splitn(3, |&b| b == b':');
+    let pid: u32 = std::str::from_utf8(parts.next()?).ok()?.parse().ok()?;
+    let hops: u32 = std::str::from_utf8(parts.next()?).ok()?.parse().ok()?;
+    let program = PathBuf::from(OsStr::from_bytes(parts.next()?));
     // SAFETY: getppid cannot fail.
     let parent = unsafe { libc::getppid() } as u32;
-    if pid == parent || pid == std::process::id() {
-        let program = Path::new(OsStr::from_bytes(&bytes[colon + 1..]));
-        return Err(Failure::cannot_run(format!(
-            "loop: {} runs `{name}` again, which is the shim; make it call the real program by its full path, or take it off PATH",
-            program.display()
-        )));
-    }
-    Ok(())
+    (pid == parent || pid == std::process::id()).then_some((hops, program))
 }
 
 fn canonical(p: &Path) -> PathBuf {
@@ -92,13 +88,23 @@ pub fn find_real_program(name: &str) -> Option<PathBuf> {
 
 /// Replaces this process with the host's real `program`, arguments untouched.
 pub fn run_real(program: &str, args: Vec<OsString>) -> Result<std::convert::Infallible> {
+    let hops = match previous_hops() {
+        Some((hops, last)) if hops >= MAX_HOPS => {
+            return Err(Failure::cannot_run(format!(
+                "loop: {} keeps running `{program}`, which is the shim again; make it call the real program by its full path, or take it off PATH",
+                last.display()
+            )));
+        }
+        Some((hops, _)) => hops + 1,
+        None => 1,
+    };
     let Some(path) = find_real_program(program) else {
         return Err(Failure::with_code(
             NOT_FOUND,
             format!("no `{program}` on PATH besides the shims; install it on this machine to run it outside the VM"),
         ));
     };
-    let mut guard = format!("{}:", std::process::id()).into_bytes();
+    let mut guard = format!("{}:{hops}:", std::process::id()).into_bytes();
     guard.extend_from_slice(path.as_os_str().as_bytes());
     let mut argv = vec![OsString::from(program)];
     argv.extend(args);

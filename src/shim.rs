@@ -32,7 +32,6 @@ impl Plan {
 }
 
 pub fn run(loaded: &Loaded, agent: &Agent, args: Vec<OsString>) -> Result<Infallible> {
-    host::check_loop(&agent.name)?;
     if host::bypass_requested() || host::in_lima_guest() {
         return host::run_real(agent.program_file_name(), args);
     }

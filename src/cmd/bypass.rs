@@ -37,6 +37,5 @@ pub fn run(mut args: Vec<OsString>) -> Result<i32> {
         .and_then(|l| l.agent(&name))
         .map(|a| a.program_file_name().to_string())
         .unwrap_or(name.clone());
-    host::check_loop(&name)?;
     match host::run_real(&program, args)? {}
 }

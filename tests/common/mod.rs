@@ -1,0 +1,229 @@
+//! A world for end-to-end tests: a temporary host HOME with shims, the Lima stand-in
+//! (tests/lima-standin/limactl) as `limactl`, a VM whose simulated guest has fake agents
+//! that record how they were started, and a project directory shared with the VM.
+#![allow(dead_code)]
+
+use std::collections::BTreeMap;
+use std::ffi::OsStr;
+use std::os::unix::ffi::OsStrExt;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+pub const SHIMCTL: &str = env!("CARGO_BIN_EXE_shimctl");
+const STANDIN: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/lima-standin/limactl");
+const FAKE_AGENT: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/lima-standin/fake-agent");
+pub const AGENTS: &[&str] = &["claude", "codex", "opencode", "gemini", "copilot", "aider", "amp", "cursor-agent", "pi"];
+
+pub struct World {
+    _tmp: tempfile::TempDir,
+    /// Resolved (no symlinks), so paths compare with what getcwd reports.
+    pub root: PathBuf,
+    pub home: PathBuf,
+    pub lima_home: PathBuf,
+    pub lima_bin: PathBuf,
+    pub shims: PathBuf,
+    pub guest_home: PathBuf,
+    pub guest_bin: PathBuf,
+    pub project: PathBuf,
+    pub log: PathBuf,
+}
+
+fn python() -> String {
+    for p in ["/usr/bin/python3", "/usr/local/bin/python3"] {
+        if Path::new(p).exists() {
+            return p.into();
+        }
+    }
+    let out = Command::new("python3")
+        .args(["-c", "import sys; print(sys.executable)"])
+        .output()
+        .expect("python3 is needed to run the Lima stand-in");
+    String::from_utf8(out.stdout).unwrap().trim().to_string()
+}
+
+pub fn symlink(target: &Path, link: &Path) {
+    std::os::unix::fs::symlink(target, link).unwrap();
+}
+
+impl World {
+    pub fn new() -> World {
+        let tmp = tempfile::tempdir().unwrap();
+        let root = std::fs::canonicalize(tmp.path()).unwrap();
+        let w = World {
+            home: root.join("home"),
+            lima_home: root.join("home/.lima"),
+            lima_bin: root.join("lima-bin"),
+            shims: root.join("home/.local/share/shimctl/shims"),
+            guest_home: root.join("guest-home"),
+            guest_bin: root.join("guest-bin"),
+            project: root.join("home/Projects/app"),
+            log: root.join("limactl.log"),
+            root,
+            _tmp: tmp,
+        };
+        for d in [&w.home, &w.lima_home, &w.lima_bin, &w.shims, &w.guest_home, &w.guest_bin, &w.project] {
+            std::fs::create_dir_all(d).unwrap();
+        }
+        let standin = std::fs::read_to_string(STANDIN).unwrap();
+        let body = standin.split_once('\n').unwrap().1;
+        w.write_exec(&w.lima_bin.join("limactl"), &format!("#!{}\n{body}", python()));
+        for agent in AGENTS {
+            symlink(Path::new(FAKE_AGENT), &w.guest_bin.join(agent));
+        }
+        for agent in ["claude", "codex", "opencode"] {
+            symlink(Path::new(SHIMCTL), &w.shims.join(agent));
+        }
+        std::fs::write(
+            w.guest_home.join(".bash_profile"),
+            format!("PATH={}:$PATH\n", w.guest_bin.display()),
+        )
+        .unwrap();
+        w.make_vm("sandbox", &[(&w.root.join("home/Projects"), None, true)]);
+        w
+    }
+
+    pub fn write_exec(&self, path: &Path, text: &str) {
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::write(path, text).unwrap();
+        std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o755)).unwrap();
+    }
+
+    /// Creates (or rewrites) an instance with these mounts: (location, mountPoint, writable).
+    pub fn make_vm(&self, name: &str, mounts: &[(&Path, Option<&Path>, bool)]) {
+        let dir = self.lima_home.join(name);
+        std::fs::create_dir_all(&dir).unwrap();
+        let mounts: Vec<serde_json::Value> = mounts
+            .iter()
+            .map(|(loc, mp, w)| {
+                let mut m = serde_json::json!({"location": loc.to_str().unwrap(), "writable": w});
+                if let Some(mp) = mp {
+                    m["mountPoint"] = mp.to_str().unwrap().into();
+                }
+                m
+            })
+            .collect();
+        let yaml = serde_json::json!({
+            "mounts": mounts,
+            "user": {"home": self.guest_home.to_str().unwrap(), "shell": "/bin/bash"},
+        });
+        std::fs::write(dir.join("lima.yaml"), serde_json::to_vec_pretty(&yaml).unwrap()).unwrap();
+        self.set_running(name, true);
+    }
+
+    /// Running, as the stand-in judges it: `ha.pid` names a live process (this test's).
+    pub fn set_running(&self, name: &str, running: bool) {
+        let pid_file = self.lima_home.join(name).join("ha.pid");
+        if running {
+            std::fs::write(pid_file, std::process::id().to_string()).unwrap();
+        } else {
+            let _ = std::fs::remove_file(pid_file);
+        }
+    }
+
+    /// The environment every run starts from: nothing of the test runner's.
+    pub fn base_env(&self, cmd: &mut Command) {
+        cmd.env_clear()
+            .env("HOME", &self.home)
+            .env("USER", "tester")
+            .env("PATH", format!("{}:{}:/usr/bin:/bin", self.shims.display(), self.lima_bin.display()))
+            .env("FAKE_LIMA_LOG", &self.log)
+            .current_dir(&self.project);
+    }
+
+    /// A command that runs `agent` through its shim symlink.
+    pub fn shim(&self, agent: &str) -> Command {
+        let mut cmd = Command::new(self.shims.join(agent));
+        self.base_env(&mut cmd);
+        cmd
+    }
+
+    pub fn shimctl(&self) -> Command {
+        let mut cmd = Command::new(SHIMCTL);
+        self.base_env(&mut cmd);
+        cmd
+    }
+
+    pub fn write_config(&self, text: &str) {
+        let dir = self.home.join(".config/shimctl");
+        std::fs::create_dir_all(&dir).unwrap();
+        std::fs::write(dir.join("config.toml"), text).unwrap();
+    }
+
+    pub fn set_exit_status(&self, code: i32) {
+        std::fs::write(self.guest_home.join("exit-status"), code.to_string()).unwrap();
+    }
+
+    pub fn record(&self, agent: &str) -> Record {
+        let d = self.guest_home.join("records").join(agent);
+        let read = |f: &str| std::fs::read(d.join(f)).unwrap_or_default();
+        let split = |bytes: Vec<u8>| -> Vec<Vec<u8>> {
+            let mut parts: Vec<Vec<u8>> = bytes.split(|&b| b == 0).map(<[u8]>::to_vec).collect();
+            parts.pop();
+            parts
+        };
+        assert!(d.join("argv").exists(), "{agent} did not run in the guest");
+        Record {
+            argv: split(read("argv")),
+            cwd: PathBuf::from(OsStr::from_bytes(&read("cwd"))),
+            env: split(read("env"))
+                .into_iter()
+                .filter_map(|kv| {
+                    let kv = String::from_utf8_lossy(&kv).into_owned();
+                    kv.split_once('=').map(|(k, v)| (k.to_string(), v.to_string()))
+                })
+                .collect(),
+            stdin_tty: read("stdin-tty").starts_with(b"yes"),
+            stdout_tty: read("stdout-tty").starts_with(b"yes"),
+            stdin: read("stdin"),
+        }
+    }
+
+    pub fn ran(&self, agent: &str) -> bool {
+        self.guest_home.join("records").join(agent).join("argv").exists()
+    }
+
+    /// Every limactl invocation so far, as argument lists.
+    pub fn limactl_calls(&self) -> Vec<Vec<String>> {
+        let text = std::fs::read_to_string(&self.log).unwrap_or_default();
+        text.lines()
+            .filter_map(|l| {
+                let v: serde_json::Value = serde_json::from_str(l).unwrap();
+                v.get("argv").map(|a| {
+                    a.as_array()
+                        .unwrap()
+                        .iter()
+                        .map(|w| {
+                            let bytes: Vec<u8> = w.as_array().unwrap().iter().map(|b| b.as_u64().unwrap() as u8).collect();
+                            String::from_utf8_lossy(&bytes).into_owned()
+                        })
+                        .collect()
+                })
+            })
+            .collect()
+    }
+
+    pub fn clear_log(&self) {
+        let _ = std::fs::remove_file(&self.log);
+    }
+}
+
+pub struct Record {
+    pub argv: Vec<Vec<u8>>,
+    pub cwd: PathBuf,
+    pub env: BTreeMap<String, String>,
+    pub stdin_tty: bool,
+    pub stdout_tty: bool,
+    pub stdin: Vec<u8>,
+}
+
+pub fn stderr(out: &Output) -> String {
+    String::from_utf8_lossy(&out.stderr).into_owned()
+}
+
+pub fn stdout(out: &Output) -> String {
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
+pub fn words(xs: &[&str]) -> Vec<Vec<u8>> {
+    xs.iter().map(|s| s.as_bytes().to_vec()).collect()
+}
