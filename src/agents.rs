@@ -28,8 +28,23 @@ const BUILTINS: &[Builtin] = &[
         full_auto_env: &[],
         after_subcommands: &[],
         skip_subcommands: &[
-            "auth", "setup-token", "mcp", "plugin", "plugins", "update", "install", "doctor",
-            "daemon", "import", "logs", "rm", "stop", "attach", "respawn", "project", "agents",
+            "auth",
+            "setup-token",
+            "mcp",
+            "plugin",
+            "plugins",
+            "update",
+            "install",
+            "doctor",
+            "daemon",
+            "import",
+            "logs",
+            "rm",
+            "stop",
+            "attach",
+            "respawn",
+            "project",
+            "agents",
         ],
         skip_flags: &[
             "-h",
@@ -39,8 +54,27 @@ const BUILTINS: &[Builtin] = &[
             "--dangerously-skip-permissions",
             "--permission-mode",
         ],
-        value_flags: &["--model", "--fallback-model", "--settings", "--output-format", "--input-format", "--system-prompt", "--append-system-prompt", "--system-prompt-file", "--append-system-prompt-file", "--session-id", "--agent", "--agents", "--debug-file", "--plugin-dir"],
-        env: &["ANTHROPIC_API_KEY", "ANTHROPIC_AUTH_TOKEN", "CLAUDE_CODE_OAUTH_TOKEN"],
+        value_flags: &[
+            "--model",
+            "--fallback-model",
+            "--settings",
+            "--output-format",
+            "--input-format",
+            "--system-prompt",
+            "--append-system-prompt",
+            "--system-prompt-file",
+            "--append-system-prompt-file",
+            "--session-id",
+            "--agent",
+            "--agents",
+            "--debug-file",
+            "--plugin-dir",
+        ],
+        env: &[
+            "ANTHROPIC_API_KEY",
+            "ANTHROPIC_AUTH_TOKEN",
+            "CLAUDE_CODE_OAUTH_TOKEN",
+        ],
     },
     Builtin {
         name: "codex",
@@ -48,8 +82,22 @@ const BUILTINS: &[Builtin] = &[
         full_auto_env: &[],
         after_subcommands: &["exec", "e"],
         skip_subcommands: &[
-            "login", "logout", "mcp", "mcp-server", "app-server", "app", "completion", "sandbox",
-            "debug", "execpolicy", "apply", "a", "cloud", "features", "doctor", "review",
+            "login",
+            "logout",
+            "mcp",
+            "mcp-server",
+            "app-server",
+            "app",
+            "completion",
+            "sandbox",
+            "debug",
+            "execpolicy",
+            "apply",
+            "a",
+            "cloud",
+            "features",
+            "doctor",
+            "review",
         ],
         skip_flags: &[
             "-h",
@@ -64,7 +112,20 @@ const BUILTINS: &[Builtin] = &[
             "-s",
             "--sandbox",
         ],
-        value_flags: &["-c", "--config", "-m", "--model", "-p", "--profile", "-C", "--cd", "--add-dir", "-i", "--image", "--local-provider"],
+        value_flags: &[
+            "-c",
+            "--config",
+            "-m",
+            "--model",
+            "-p",
+            "--profile",
+            "-C",
+            "--cd",
+            "--add-dir",
+            "-i",
+            "--image",
+            "--local-provider",
+        ],
         env: &["OPENAI_API_KEY", "CODEX_API_KEY"],
     },
     Builtin {
@@ -73,8 +134,23 @@ const BUILTINS: &[Builtin] = &[
         full_auto_env: &[("OPENCODE_PERMISSION", r#"{"*":"allow"}"#)],
         after_subcommands: &[],
         skip_subcommands: &[
-            "auth", "mcp", "models", "agent", "upgrade", "uninstall", "serve", "web", "acp",
-            "attach", "export", "import", "github", "session", "stats", "debug", "completion",
+            "auth",
+            "mcp",
+            "models",
+            "agent",
+            "upgrade",
+            "uninstall",
+            "serve",
+            "web",
+            "acp",
+            "attach",
+            "export",
+            "import",
+            "github",
+            "session",
+            "stats",
+            "debug",
+            "completion",
             "db",
         ],
         skip_flags: &["-h", "--help", "-v", "--version"],
@@ -93,8 +169,22 @@ const BUILTINS: &[Builtin] = &[
         full_auto_env: &[("GEMINI_CLI_TRUST_WORKSPACE", "true")],
         after_subcommands: &[],
         skip_subcommands: &["mcp", "extensions", "extension", "skills", "hooks"],
-        skip_flags: &["-h", "--help", "-v", "--version", "-y", "--yolo", "--approval-mode"],
-        value_flags: &["-m", "--model", "--include-directories", "--policy", "--session-file"],
+        skip_flags: &[
+            "-h",
+            "--help",
+            "-v",
+            "--version",
+            "-y",
+            "--yolo",
+            "--approval-mode",
+        ],
+        value_flags: &[
+            "-m",
+            "--model",
+            "--include-directories",
+            "--policy",
+            "--session-file",
+        ],
         env: &["GEMINI_API_KEY", "GOOGLE_API_KEY"],
     },
     Builtin {
@@ -103,8 +193,17 @@ const BUILTINS: &[Builtin] = &[
         full_auto_env: &[],
         after_subcommands: &[],
         skip_subcommands: &[
-            "help", "init", "login", "logout", "mcp", "plugin", "plugins", "update", "version",
-            "completion", "config",
+            "help",
+            "init",
+            "login",
+            "logout",
+            "mcp",
+            "plugin",
+            "plugins",
+            "update",
+            "version",
+            "completion",
+            "config",
         ],
         skip_flags: &["-h", "--help", "-v", "--version", "--allow-all", "--yolo"],
         value_flags: &["--model", "--add-dir", "-C", "--log-dir", "--config-dir"],
@@ -143,7 +242,14 @@ const BUILTINS: &[Builtin] = &[
         full_auto_env: &[],
         after_subcommands: &[],
         skip_subcommands: &[
-            "login", "logout", "status", "update", "upgrade", "ls", "create-chat", "mcp",
+            "login",
+            "logout",
+            "status",
+            "update",
+            "upgrade",
+            "ls",
+            "create-chat",
+            "mcp",
         ],
         skip_flags: &["-h", "--help", "-v", "--version", "-f", "--force", "--yolo"],
         value_flags: &["--model", "--workspace"],
@@ -157,9 +263,6 @@ pub const GLOBAL_ENV: &[&str] = &["LANG", "LC_*", "TZ", "COLORTERM", "NO_COLOR",
 pub fn builtin_names() -> impl Iterator<Item = &'static str> {
     BUILTINS.iter().map(|b| b.name)
 }
-
-/// The agents `shimctl install` links when none are named.
-pub const DEFAULT_SHIMS: &[&str] = &["claude", "codex", "opencode"];
 
 #[derive(Clone, Debug)]
 pub struct Agent {
@@ -256,11 +359,15 @@ impl FullAutoDecision {
                 parts.extend(full_auto.env.iter().map(|(k, v)| format!("{k}={v}")));
                 format!("added ({})", parts.join(" "))
             }
-            FullAutoDecision::DisabledInConfig => "not added: full_auto = false in the config".into(),
+            FullAutoDecision::DisabledInConfig => {
+                "not added: full_auto = false in the config".into()
+            }
             FullAutoDecision::NothingConfigured => {
                 "not added: this agent has no full_auto_args or full_auto_env in the config".into()
             }
-            FullAutoDecision::Subcommand(s) => format!("not added: `{s}` is a subcommand that takes no permission mode"),
+            FullAutoDecision::Subcommand(s) => {
+                format!("not added: `{s}` is a subcommand that takes no permission mode")
+            }
             FullAutoDecision::UserFlag(f) => format!("not added: you gave `{f}`"),
         }
     }
@@ -277,7 +384,10 @@ pub struct AgentCommand {
 fn flag_matches(arg: &[u8], flag: &str) -> bool {
     let flag = flag.as_bytes();
     arg == flag
-        || (flag.starts_with(b"--") && arg.len() > flag.len() && arg.starts_with(flag) && arg[flag.len()] == b'=')
+        || (flag.starts_with(b"--")
+            && arg.len() > flag.len()
+            && arg.starts_with(flag)
+            && arg[flag.len()] == b'=')
 }
 
 impl Agent {
@@ -325,11 +435,14 @@ impl Agent {
             }
         }
 
-        let mut argv: Vec<OsString> = Vec::with_capacity(1 + fa.args.len() + self.args.len() + user_args.len());
+        let mut argv: Vec<OsString> =
+            Vec::with_capacity(1 + fa.args.len() + self.args.len() + user_args.len());
         argv.push(OsString::from(&self.program));
         let added = decision == FullAutoDecision::Added;
         let after_sub = first_positional.filter(|&i| {
-            fa.after_subcommands.iter().any(|s| OsStr::new(s) == user_args[i])
+            fa.after_subcommands
+                .iter()
+                .any(|s| OsStr::new(s) == user_args[i])
         });
         if added && after_sub.is_none() {
             argv.extend(fa.args.iter().map(OsString::from));
@@ -344,7 +457,11 @@ impl Agent {
             _ => argv.extend(user_args.iter().cloned()),
         }
         let env = if added { fa.env.clone() } else { Vec::new() };
-        AgentCommand { argv, env, decision }
+        AgentCommand {
+            argv,
+            env,
+            decision,
+        }
     }
 }
 
@@ -363,15 +480,27 @@ mod tests {
     #[test]
     fn claude_gets_its_flag_before_the_prompt() {
         let c = run("claude", &["-p", "fix it"]);
-        assert_eq!(c.argv, os(&["claude", "--dangerously-skip-permissions", "-p", "fix it"]));
+        assert_eq!(
+            c.argv,
+            os(&["claude", "--dangerously-skip-permissions", "-p", "fix it"])
+        );
         assert_eq!(c.decision, FullAutoDecision::Added);
     }
 
     #[test]
     fn claude_subcommands_and_help_skip_full_auto() {
-        assert_eq!(run("claude", &["mcp", "list"]).decision, FullAutoDecision::Subcommand("mcp".into()));
-        assert_eq!(run("claude", &["mcp", "list"]).argv, os(&["claude", "mcp", "list"]));
-        assert_eq!(run("claude", &["--version"]).decision, FullAutoDecision::UserFlag("--version".into()));
+        assert_eq!(
+            run("claude", &["mcp", "list"]).decision,
+            FullAutoDecision::Subcommand("mcp".into())
+        );
+        assert_eq!(
+            run("claude", &["mcp", "list"]).argv,
+            os(&["claude", "mcp", "list"])
+        );
+        assert_eq!(
+            run("claude", &["--version"]).decision,
+            FullAutoDecision::UserFlag("--version".into())
+        );
         assert_eq!(
             run("claude", &["--permission-mode=plan", "x"]).decision,
             FullAutoDecision::UserFlag("--permission-mode".into())
@@ -393,20 +522,53 @@ mod tests {
     #[test]
     fn codex_exec_gets_the_flag_after_the_subcommand() {
         let c = run("codex", &["exec", "do it"]);
-        assert_eq!(c.argv, os(&["codex", "exec", "--dangerously-bypass-approvals-and-sandbox", "do it"]));
+        assert_eq!(
+            c.argv,
+            os(&[
+                "codex",
+                "exec",
+                "--dangerously-bypass-approvals-and-sandbox",
+                "do it"
+            ])
+        );
         let c = run("codex", &["--model", "o3", "e", "x"]);
-        assert_eq!(c.argv, os(&["codex", "--model", "o3", "e", "--dangerously-bypass-approvals-and-sandbox", "x"]));
+        assert_eq!(
+            c.argv,
+            os(&[
+                "codex",
+                "--model",
+                "o3",
+                "e",
+                "--dangerously-bypass-approvals-and-sandbox",
+                "x"
+            ])
+        );
         let c = run("codex", &["fix"]);
-        assert_eq!(c.argv, os(&["codex", "--dangerously-bypass-approvals-and-sandbox", "fix"]));
-        assert_eq!(run("codex", &["-a", "never", "x"]).decision, FullAutoDecision::UserFlag("-a".into()));
-        assert_eq!(run("codex", &["login"]).decision, FullAutoDecision::Subcommand("login".into()));
+        assert_eq!(
+            c.argv,
+            os(&["codex", "--dangerously-bypass-approvals-and-sandbox", "fix"])
+        );
+        assert_eq!(
+            run("codex", &["-a", "never", "x"]).decision,
+            FullAutoDecision::UserFlag("-a".into())
+        );
+        assert_eq!(
+            run("codex", &["login"]).decision,
+            FullAutoDecision::Subcommand("login".into())
+        );
     }
 
     #[test]
     fn opencode_full_auto_is_an_environment_variable() {
         let c = run("opencode", &["run", "x"]);
         assert_eq!(c.argv, os(&["opencode", "run", "x"]));
-        assert_eq!(c.env, vec![("OPENCODE_PERMISSION".to_string(), r#"{"*":"allow"}"#.to_string())]);
+        assert_eq!(
+            c.env,
+            vec![(
+                "OPENCODE_PERMISSION".to_string(),
+                r#"{"*":"allow"}"#.to_string()
+            )]
+        );
         let c = run("opencode", &["auth", "login"]);
         assert!(c.env.is_empty());
     }
@@ -416,9 +578,21 @@ mod tests {
         let mut agent = Agent::builtin("claude").unwrap();
         agent.args = os(&["--model", "opus"]);
         let c = agent.command(&os(&["hi"]));
-        assert_eq!(c.argv, os(&["claude", "--dangerously-skip-permissions", "--model", "opus", "hi"]));
+        assert_eq!(
+            c.argv,
+            os(&[
+                "claude",
+                "--dangerously-skip-permissions",
+                "--model",
+                "opus",
+                "hi"
+            ])
+        );
         agent.args = os(&["--permission-mode", "plan"]);
-        assert_eq!(agent.command(&os(&["hi"])).decision, FullAutoDecision::UserFlag("--permission-mode".into()));
+        assert_eq!(
+            agent.command(&os(&["hi"])).decision,
+            FullAutoDecision::UserFlag("--permission-mode".into())
+        );
     }
 
     #[test]

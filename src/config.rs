@@ -80,7 +80,9 @@ checked_string!(
 checked_string!(
     EnvPattern,
     "variable name or pattern (letters, digits, `_`, and `*` as a wildcard)",
-    |s| !s.is_empty() && s.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'*')
+    |s| !s.is_empty()
+        && s.bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'*')
 );
 checked_string!(
     EnvName,
@@ -132,9 +134,13 @@ pub fn load() -> Result<Loaded> {
         }
     };
     let text = String::from_utf8(text).map_err(|_| {
-        Failure::cannot_run(format!("config error in {}: the file is not UTF-8", path.display()))
+        Failure::cannot_run(format!(
+            "config error in {}: the file is not UTF-8",
+            path.display()
+        ))
     })?;
-    let config = parse(&text).map_err(|e| Failure::cannot_run(format!("config error in {}{e}", path.display())))?;
+    let config = parse(&text)
+        .map_err(|e| Failure::cannot_run(format!("config error in {}{e}", path.display())))?;
     Ok(Loaded {
         config,
         path: Some(path),
@@ -163,14 +169,21 @@ pub fn parse(text: &str) -> std::result::Result<Config, String> {
 fn locate(text: &str, offset: usize) -> (usize, Option<String>) {
     let offset = offset.min(text.len());
     let line = text[..offset].matches('\n').count() + 1;
-    let key = text.lines().take(line).collect::<Vec<_>>().into_iter().rev().find_map(|l| {
-        let l = l.trim();
-        if l.starts_with('[') {
-            Some(l.trim_matches(|c| c == '[' || c == ']').trim().to_string())
-        } else {
-            l.split_once('=').map(|(k, _)| k.trim().trim_matches('"').to_string())
-        }
-    });
+    let key = text
+        .lines()
+        .take(line)
+        .collect::<Vec<_>>()
+        .into_iter()
+        .rev()
+        .find_map(|l| {
+            let l = l.trim();
+            if l.starts_with('[') {
+                Some(l.trim_matches(|c| c == '[' || c == ']').trim().to_string())
+            } else {
+                l.split_once('=')
+                    .map(|(k, _)| k.trim().trim_matches('"').to_string())
+            }
+        });
     (line, key.filter(|k| !k.is_empty()))
 }
 
@@ -310,7 +323,10 @@ full_auto_env = { PI_AUTO = "1" }
         let e = parse("start = \"yes\"\n").unwrap_err();
         assert!(e.contains("line 1") && e.contains("`start`"), "{e}");
         let e = parse("\nvm = \"my vm\"\n").unwrap_err();
-        assert!(e.contains("line 2") && e.contains("`vm`") && e.contains("VM name"), "{e}");
+        assert!(
+            e.contains("line 2") && e.contains("`vm`") && e.contains("VM name"),
+            "{e}"
+        );
         let e = parse("env = [\"OK\", \"NOT-OK\"]\n").unwrap_err();
         assert!(e.contains("`env`") && e.contains("NOT-OK"), "{e}");
         let e = parse("[agents.x]\ncommand = \"A=b\"\n").unwrap_err();
@@ -332,7 +348,10 @@ full_auto_env = { PI_AUTO = "1" }
 
     #[test]
     fn new_agent_from_config() {
-        let loaded = Loaded { config: parse("[agents.pi]\n").unwrap(), path: None };
+        let loaded = Loaded {
+            config: parse("[agents.pi]\n").unwrap(),
+            path: None,
+        };
         let a = loaded.agent("pi").unwrap();
         assert_eq!(a.program, "pi");
         assert!(loaded.agent_names().contains(&"pi".to_string()));

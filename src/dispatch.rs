@@ -56,14 +56,20 @@ mod tests {
 
     #[test]
     fn name_is_the_stem_of_argv0_as_typed() {
-        assert_eq!(invoked_name(None, &"/home/u/.local/share/shimctl/shims/claude".into()), "claude");
+        assert_eq!(
+            invoked_name(None, &"/home/u/.local/share/shimctl/shims/claude".into()),
+            "claude"
+        );
         assert_eq!(invoked_name(None, &"codex".into()), "codex");
         assert_eq!(invoked_name(None, &"./shimctl".into()), "shimctl");
     }
 
     #[test]
     fn forced_name_wins_unless_empty() {
-        assert_eq!(invoked_name(Some("codex".into()), &"shimctl".into()), "codex");
+        assert_eq!(
+            invoked_name(Some("codex".into()), &"shimctl".into()),
+            "codex"
+        );
         assert_eq!(invoked_name(Some("".into()), &"claude".into()), "claude");
     }
 }

@@ -70,14 +70,36 @@ mod tests {
 
     #[test]
     fn only_listed_names_that_are_set_pass() {
-        let host = ["LANG", "AWS_SECRET_ACCESS_KEY", "ANTHROPIC_API_KEY", "LC_ALL", "PATH"].map(OsString::from);
-        let patterns = vec!["LANG".to_string(), "LC_*".into(), "ANTHROPIC_API_KEY".into(), "UNSET".into()];
-        assert_eq!(select(&patterns, host), vec!["ANTHROPIC_API_KEY", "LANG", "LC_ALL"]);
+        let host = [
+            "LANG",
+            "AWS_SECRET_ACCESS_KEY",
+            "ANTHROPIC_API_KEY",
+            "LC_ALL",
+            "PATH",
+        ]
+        .map(OsString::from);
+        let patterns = vec![
+            "LANG".to_string(),
+            "LC_*".into(),
+            "ANTHROPIC_API_KEY".into(),
+            "UNSET".into(),
+        ];
+        assert_eq!(
+            select(&patterns, host),
+            vec!["ANTHROPIC_API_KEY", "LANG", "LC_ALL"]
+        );
     }
 
     #[test]
     fn control_variables_never_pass_even_with_star() {
-        let host = ["SHIMCTL_VM", "LIMA_SHELLENV_ALLOW", "LIMACTL", "FOO", "BAD-NAME"].map(OsString::from);
+        let host = [
+            "SHIMCTL_VM",
+            "LIMA_SHELLENV_ALLOW",
+            "LIMACTL",
+            "FOO",
+            "BAD-NAME",
+        ]
+        .map(OsString::from);
         assert_eq!(select(&["*".to_string()], host), vec!["FOO"]);
     }
 }

@@ -15,7 +15,9 @@ pub struct Replacement<'a> {
 }
 
 fn c_string(bytes: &[u8]) -> Result<CString, Failure> {
-    CString::new(bytes).map_err(|_| Failure::cannot_run("an argument contains a NUL byte, which no program can receive"))
+    CString::new(bytes).map_err(|_| {
+        Failure::cannot_run("an argument contains a NUL byte, which no program can receive")
+    })
 }
 
 /// Only returns on failure.
@@ -24,7 +26,8 @@ pub fn replace_process(r: Replacement<'_>) -> Failure {
         Ok(p) => p,
         Err(f) => return f,
     };
-    let argv: Result<Vec<CString>, Failure> = r.argv.iter().map(|a| c_string(a.as_bytes())).collect();
+    let argv: Result<Vec<CString>, Failure> =
+        r.argv.iter().map(|a| c_string(a.as_bytes())).collect();
     let argv = match argv {
         Ok(a) => a,
         Err(f) => return f,
@@ -44,6 +47,10 @@ pub fn replace_process(r: Replacement<'_>) -> Failure {
     // pointer array ends with NULL.
     unsafe { libc::execvp(program.as_ptr(), pointers.as_ptr()) };
     let err = std::io::Error::last_os_error();
-    let code = if err.kind() == std::io::ErrorKind::NotFound { NOT_FOUND } else { 126 };
+    let code = if err.kind() == std::io::ErrorKind::NotFound {
+        NOT_FOUND
+    } else {
+        126
+    };
     Failure::with_code(code, format!("cannot run {}: {err}", r.program.display()))
 }

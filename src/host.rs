@@ -33,7 +33,10 @@ pub fn in_lima_guest() -> bool {
     match std::env::var_os(IN_GUEST_VAR) {
         Some(v) if v == "1" => true,
         Some(v) if v == "0" => false,
-        _ => Path::new("/mnt/lima-cidata").exists() || Path::new("/usr/local/bin/lima-guestagent").exists(),
+        _ => {
+            Path::new("/mnt/lima-cidata").exists()
+                || Path::new("/usr/local/bin/lima-guestagent").exists()
+        }
     }
 }
 
@@ -67,18 +70,25 @@ fn shim_dirs() -> Vec<PathBuf> {
 /// file as the running shimctl (by canonical path or by device and inode).
 pub fn find_real_program(name: &str) -> Option<PathBuf> {
     let me = std::env::current_exe().ok().map(|p| canonical(&p));
-    let me_id = me.as_deref().and_then(|p| std::fs::metadata(p).ok()).map(|m| (m.dev(), m.ino()));
+    let me_id = me
+        .as_deref()
+        .and_then(|p| std::fs::metadata(p).ok())
+        .map(|m| (m.dev(), m.ino()));
     let skip_dirs = shim_dirs();
     for dir in locations::path_dirs() {
         if skip_dirs.iter().any(|s| *s == dir || *s == canonical(&dir)) {
             continue;
         }
         let candidate = dir.join(name);
-        let Ok(meta) = std::fs::metadata(&candidate) else { continue };
+        let Ok(meta) = std::fs::metadata(&candidate) else {
+            continue;
+        };
         if !crate::lima::is_executable(&candidate) {
             continue;
         }
-        if me_id == Some((meta.dev(), meta.ino())) || me.as_deref() == Some(canonical(&candidate).as_path()) {
+        if me_id == Some((meta.dev(), meta.ino()))
+            || me.as_deref() == Some(canonical(&candidate).as_path())
+        {
             continue;
         }
         return Some(candidate);
@@ -101,7 +111,9 @@ pub fn run_real(program: &str, args: Vec<OsString>) -> Result<std::convert::Infa
     let Some(path) = find_real_program(program) else {
         return Err(Failure::with_code(
             NOT_FOUND,
-            format!("no `{program}` on PATH besides the shims; install it on this machine to run it outside the VM"),
+            format!(
+                "no `{program}` on PATH besides the shims; install it on this machine to run it outside the VM"
+            ),
         ));
     };
     let mut guard = format!("{}:{hops}:", std::process::id()).into_bytes();

@@ -2,7 +2,7 @@
 //! variables, else dot-directories under the home), so docs and scripts need one answer.
 
 use std::ffi::OsString;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 
 /// `$HOME` first: a static build cannot always ask NSS, and users expect `HOME=/x cmd` to work.
 pub fn home() -> Option<PathBuf> {
@@ -61,18 +61,4 @@ pub fn path_dirs() -> Vec<PathBuf> {
             }
         })
         .collect()
-}
-
-/// `~/x` written for people, so messages stay short and copyable.
-pub fn tildify(path: &Path) -> String {
-    if let Some(home) = home()
-        && let Ok(rest) = path.strip_prefix(&home)
-        && home != Path::new("/")
-    {
-        if rest.as_os_str().is_empty() {
-            return "~".into();
-        }
-        return format!("~/{}", rest.display());
-    }
-    path.display().to_string()
 }

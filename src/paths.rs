@@ -10,7 +10,11 @@ use std::path::{Path, PathBuf};
 use crate::lima::Mount;
 
 fn join_rel(base: &Path, rel: &Path) -> PathBuf {
-    if rel.as_os_str().is_empty() { base.to_path_buf() } else { base.join(rel) }
+    if rel.as_os_str().is_empty() {
+        base.to_path_buf()
+    } else {
+        base.join(rel)
+    }
 }
 
 /// The mount containing `host` (by one of the given views of each mount's location), the
@@ -23,7 +27,11 @@ fn deepest<'m>(
     mounts
         .iter()
         .flat_map(|m| views(m).into_iter().map(move |v| (m, v)))
-        .filter_map(|(m, view)| host.strip_prefix(view).ok().map(|rel| (m, view, rel.to_path_buf())))
+        .filter_map(|(m, view)| {
+            host.strip_prefix(view)
+                .ok()
+                .map(|rel| (m, view, rel.to_path_buf()))
+        })
         .max_by_key(|(_, view, _)| view.components().count())
         .map(|(m, _, rel)| (m, rel))
 }
@@ -80,7 +88,11 @@ mod tests {
 
     #[test]
     fn default_mount_maps_to_the_same_path() {
-        let mounts = [mount("/Users/me/Projects", "/Users/me/Projects", "/Users/me/Projects")];
+        let mounts = [mount(
+            "/Users/me/Projects",
+            "/Users/me/Projects",
+            "/Users/me/Projects",
+        )];
         let (g, _) = guest_dir(Path::new("/Users/me/Projects/foo"), &mounts).unwrap();
         assert_eq!(g, PathBuf::from("/Users/me/Projects/foo"));
         assert!(guest_dir(Path::new("/Users/me/Projectsfoo"), &mounts).is_none());
@@ -90,20 +102,37 @@ mod tests {
     #[test]
     fn custom_mount_point_and_longest_match() {
         let mounts = [mount("/h", "/h", "/h"), mount("/h/p", "/h/p", "/work")];
-        assert_eq!(guest_dir(Path::new("/h/p/src"), &mounts).unwrap().0, PathBuf::from("/work/src"));
-        assert_eq!(guest_dir(Path::new("/h/p"), &mounts).unwrap().0, PathBuf::from("/work"));
-        assert_eq!(guest_dir(Path::new("/h/q"), &mounts).unwrap().0, PathBuf::from("/h/q"));
+        assert_eq!(
+            guest_dir(Path::new("/h/p/src"), &mounts).unwrap().0,
+            PathBuf::from("/work/src")
+        );
+        assert_eq!(
+            guest_dir(Path::new("/h/p"), &mounts).unwrap().0,
+            PathBuf::from("/work")
+        );
+        assert_eq!(
+            guest_dir(Path::new("/h/q"), &mounts).unwrap().0,
+            PathBuf::from("/h/q")
+        );
     }
 
     #[test]
     fn resolved_location_matches_the_physical_cwd() {
         let mounts = [mount("/tmp/lima", "/private/tmp/lima", "/tmp/lima")];
-        assert_eq!(guest_dir(Path::new("/private/tmp/lima/x"), &mounts).unwrap().0, PathBuf::from("/tmp/lima/x"));
+        assert_eq!(
+            guest_dir(Path::new("/private/tmp/lima/x"), &mounts)
+                .unwrap()
+                .0,
+            PathBuf::from("/tmp/lima/x")
+        );
     }
 
     #[test]
     fn arguments_under_a_moved_mount_are_rewritten() {
-        let mounts = [mount("/h/p", "/h/p", "/work"), mount("/same", "/same", "/same")];
+        let mounts = [
+            mount("/h/p", "/h/p", "/work"),
+            mount("/same", "/same", "/same"),
+        ];
         let t = |a: &str| translate_arg(OsStr::new(a), &mounts).into_string().unwrap();
         assert_eq!(t("/h/p/a.rs"), "/work/a.rs");
         assert_eq!(t("/h/p/"), "/work/");

@@ -52,9 +52,20 @@ fn dollar_quote(word: &[u8]) -> String {
     out
 }
 
+/// `NAME=value` as a shell reads an assignment: the name bare (quoting it would turn the
+/// word into a command name), the value quoted. `name` must be a valid variable name.
+pub fn sh_assignment(name: &str, value: &[u8]) -> String {
+    debug_assert!(crate::config::valid_env_name(name));
+    format!("{name}={}", sh_quote(value))
+}
+
 /// A whole command line, each word quoted.
 pub fn sh_join<'a>(words: impl IntoIterator<Item = &'a [u8]>) -> String {
-    words.into_iter().map(sh_quote).collect::<Vec<_>>().join(" ")
+    words
+        .into_iter()
+        .map(sh_quote)
+        .collect::<Vec<_>>()
+        .join(" ")
 }
 
 #[cfg(test)]
@@ -67,7 +78,10 @@ mod tests {
     #[test]
     fn plain_words_stay_plain() {
         assert_eq!(sh_quote(b"claude"), "claude");
-        assert_eq!(sh_quote(b"/a/b-c_d.e:f,g=h@i%j+k"), "/a/b-c_d.e:f,g=h@i%j+k");
+        assert_eq!(
+            sh_quote(b"/a/b-c_d.e:f,g=h@i%j+k"),
+            "/a/b-c_d.e:f,g=h@i%j+k"
+        );
     }
 
     #[test]
@@ -97,10 +111,37 @@ mod tests {
     }
 
     #[test]
+    fn assignments_keep_the_name_bare() {
+        assert_eq!(
+            sh_assignment("LIMA_SHELLENV_BLOCK", b"*"),
+            "LIMA_SHELLENV_BLOCK='*'"
+        );
+        let out = Command::new("bash")
+            .arg("-c")
+            .arg(format!("{} env", sh_assignment("X_Y", br#"{"*":"allow"}"#)))
+            .output()
+            .unwrap();
+        assert!(String::from_utf8_lossy(&out.stdout).contains("X_Y={\"*\":\"allow\"}\n"));
+    }
+
+    #[test]
     fn bash_reads_back_hard_words() {
         let words: Vec<Vec<u8>> = [
-            &b"'"[..], b"\"", b"$HOME", b"`id`", b"*", b"\t", b"\n", b"-n", b"\\", b"~", b"#x", b"!",
-            b"\xc3\x28", b"\x01", "日本".as_bytes(),
+            &b"'"[..],
+            b"\"",
+            b"$HOME",
+            b"`id`",
+            b"*",
+            b"\t",
+            b"\n",
+            b"-n",
+            b"\\",
+            b"~",
+            b"#x",
+            b"!",
+            b"\xc3\x28",
+            b"\x01",
+            "日本".as_bytes(),
         ]
         .iter()
         .map(|w| w.to_vec())

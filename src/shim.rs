@@ -60,16 +60,28 @@ pub fn plan(loaded: &Loaded, agent: &Agent, args: &[OsString]) -> Result<Plan> {
     let instance = lima::instance(&limactl, &vm)?;
 
     let host_cwd = std::env::current_dir().map_err(|e| {
-        Failure::cannot_run(format!("cannot read the current directory ({e}); cd to a project directory"))
+        Failure::cannot_run(format!(
+            "cannot read the current directory ({e}); cd to a project directory"
+        ))
     })?;
     let Some((guest_cwd, mount)) = paths::guest_dir(&host_cwd, &instance.mounts) else {
         return Err(not_shared(&host_cwd, &vm, &instance.mounts, &agent.name));
     };
     let mount = mount.clone();
 
-    let translated: Vec<OsString> = args.iter().map(|a| paths::translate_arg(a, &instance.mounts)).collect();
-    let agent_args: Vec<OsString> = agent.args.iter().map(|a| paths::translate_arg(a, &instance.mounts)).collect();
-    let agent = Agent { args: agent_args, ..agent.clone() };
+    let translated: Vec<OsString> = args
+        .iter()
+        .map(|a| paths::translate_arg(a, &instance.mounts))
+        .collect();
+    let agent_args: Vec<OsString> = agent
+        .args
+        .iter()
+        .map(|a| paths::translate_arg(a, &instance.mounts))
+        .collect();
+    let agent = Agent {
+        args: agent_args,
+        ..agent.clone()
+    };
     let command = agent.command(&translated);
 
     let mut patterns = loaded.global_env();
@@ -111,7 +123,13 @@ fn not_shared(cwd: &std::path::Path, vm: &str, mounts: &[Mount], agent: &str) ->
     } else {
         let list: Vec<String> = mounts
             .iter()
-            .map(|m| format!("{}{}", m.location.display(), if m.writable { "" } else { " (read-only)" }))
+            .map(|m| {
+                format!(
+                    "{}{}",
+                    m.location.display(),
+                    if m.writable { "" } else { " (read-only)" }
+                )
+            })
             .collect();
         format!("it shares {}", list.join(", "))
     };

@@ -14,12 +14,27 @@ use proptest::prelude::*;
 #[test]
 fn claude_runs_in_the_vm_with_full_auto_and_prints_nothing() {
     let w = World::new();
-    let out = w.shim("claude").args(["-p", "fix the bug in foo's parser"]).output().unwrap();
+    let out = w
+        .shim("claude")
+        .args(["-p", "fix the bug in foo's parser"])
+        .output()
+        .unwrap();
     assert!(out.status.success(), "{}", stderr(&out));
     let r = w.record("claude");
-    assert_eq!(r.argv, words(&["--dangerously-skip-permissions", "-p", "fix the bug in foo's parser"]));
+    assert_eq!(
+        r.argv,
+        words(&[
+            "--dangerously-skip-permissions",
+            "-p",
+            "fix the bug in foo's parser"
+        ])
+    );
     assert_eq!(r.cwd, w.project);
-    assert_eq!(stderr(&out), "fake claude ran\n", "nothing of shimctl's on the way in");
+    assert_eq!(
+        stderr(&out),
+        "fake claude ran\n",
+        "nothing of shimctl's on the way in"
+    );
 }
 
 fn hard_corpus() -> Vec<Vec<u8>> {
@@ -65,7 +80,10 @@ fn hard_arguments_arrive_byte_for_byte_for_every_shim() {
     let args: Vec<&OsStr> = corpus.iter().map(|a| OsStr::from_bytes(a)).collect();
     for (agent, added) in [
         ("claude", vec![b"--dangerously-skip-permissions".to_vec()]),
-        ("codex", vec![b"--dangerously-bypass-approvals-and-sandbox".to_vec()]),
+        (
+            "codex",
+            vec![b"--dangerously-bypass-approvals-and-sandbox".to_vec()],
+        ),
         ("opencode", vec![]),
     ] {
         let out = w.shim(agent).args(&args).output().unwrap();
@@ -104,7 +122,13 @@ fn exit_codes_come_back() {
 #[test]
 fn stdin_is_delivered() {
     let w = World::new();
-    let mut child = w.shim("claude").arg("-p").stdin(Stdio::piped()).stdout(Stdio::piped()).spawn().unwrap();
+    let mut child = w
+        .shim("claude")
+        .arg("-p")
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .spawn()
+        .unwrap();
     child.stdin.take().unwrap().write_all(b"hi\n").unwrap();
     let out = child.wait_with_output().unwrap();
     assert!(out.status.success());
@@ -116,7 +140,11 @@ fn stdin_is_delivered() {
 #[test]
 fn a_terminal_stays_a_terminal() {
     let w = World::new();
-    if std::process::Command::new("script").arg("--version").output().is_err() {
+    if std::process::Command::new("script")
+        .arg("--version")
+        .output()
+        .is_err()
+    {
         panic!("`script` (util-linux) is needed for the terminal test; .ci/run installs it");
     }
     let shim = w.shims.join("claude");
@@ -181,7 +209,12 @@ fn symlinked_project_directory_is_found_through_the_link() {
 
     // And a project entered through a symlink maps by where it really is.
     w.make_vm("sandbox", &[(&w.root.join("home/Projects"), None, true)]);
-    let out = w.shim("codex").current_dir(link.join("app")).arg("x").output().unwrap();
+    let out = w
+        .shim("codex")
+        .current_dir(link.join("app"))
+        .arg("x")
+        .output()
+        .unwrap();
     assert!(out.status.success(), "{}", stderr(&out));
     assert_eq!(w.record("codex").cwd, w.project);
 }
@@ -191,11 +224,25 @@ fn unshared_directory_fails_closed_with_both_ways_out() {
     let w = World::new();
     let elsewhere = w.root.join("elsewhere");
     std::fs::create_dir_all(&elsewhere).unwrap();
-    let out = w.shim("claude").current_dir(&elsewhere).arg("x").output().unwrap();
+    let out = w
+        .shim("claude")
+        .current_dir(&elsewhere)
+        .arg("x")
+        .output()
+        .unwrap();
     assert_eq!(out.status.code(), Some(125));
     let err = stderr(&out);
-    assert!(err.contains(&format!("{} is not shared with VM `sandbox`", elsewhere.display())), "{err}");
-    assert!(err.contains(&w.root.join("home/Projects").display().to_string()), "lists what is shared: {err}");
+    assert!(
+        err.contains(&format!(
+            "{} is not shared with VM `sandbox`",
+            elsewhere.display()
+        )),
+        "{err}"
+    );
+    assert!(
+        err.contains(&w.root.join("home/Projects").display().to_string()),
+        "lists what is shared: {err}"
+    );
     assert!(err.contains("shimctl bypass claude"), "{err}");
     assert!(err.lines().count() <= 2, "{err}");
     assert!(!w.ran("claude"));
@@ -208,7 +255,10 @@ fn read_only_share_runs_with_a_note() {
     let out = w.shim("claude").arg("x").output().unwrap();
     assert!(out.status.success());
     let err = stderr(&out);
-    assert!(err.contains("read-only") && err.contains("cannot write"), "{err}");
+    assert!(
+        err.contains("read-only") && err.contains("cannot write"),
+        "{err}"
+    );
     assert!(w.ran("claude"));
 }
 
@@ -233,13 +283,26 @@ fn only_allow_listed_variables_reach_the_agent() {
         w.record(agent).env
     };
     let env = run(&w, "claude");
-    assert_eq!(env.get("ANTHROPIC_API_KEY").map(String::as_str), Some("sk-ant-1"));
+    assert_eq!(
+        env.get("ANTHROPIC_API_KEY").map(String::as_str),
+        Some("sk-ant-1")
+    );
     assert_eq!(env.get("LANG").map(String::as_str), Some("C.UTF-8"));
     assert_eq!(env.get("LC_ALL").map(String::as_str), Some("C.UTF-8"));
-    for absent in ["AWS_SECRET_ACCESS_KEY", "OPENAI_API_KEY", "GITHUB_TOKEN", "SHIMCTL_BYPASS_PID", "LIMA_SHELLENV_ALLOW"] {
+    for absent in [
+        "AWS_SECRET_ACCESS_KEY",
+        "OPENAI_API_KEY",
+        "GITHUB_TOKEN",
+        "SHIMCTL_BYPASS_PID",
+        "LIMA_SHELLENV_ALLOW",
+    ] {
         assert!(!env.contains_key(absent), "{absent} reached the VM");
     }
-    assert_eq!(env.get("HOME").map(String::as_str), w.guest_home.to_str(), "guest HOME, not the host's");
+    assert_eq!(
+        env.get("HOME").map(String::as_str),
+        w.guest_home.to_str(),
+        "guest HOME, not the host's"
+    );
 
     let env = run(&w, "codex");
     assert!(env.contains_key("OPENAI_API_KEY") && !env.contains_key("ANTHROPIC_API_KEY"));
@@ -255,12 +318,20 @@ fn nothing_to_forward_means_no_preserve_env() {
     let w = World::new();
     let out = w.shim("claude").arg("x").output().unwrap();
     assert!(out.status.success());
-    let shell = w.limactl_calls().into_iter().find(|c| c[0] == "shell").unwrap();
+    let shell = w
+        .limactl_calls()
+        .into_iter()
+        .find(|c| c[0] == "shell")
+        .unwrap();
     assert!(!shell.contains(&"--preserve-env".to_string()), "{shell:?}");
     w.clear_log();
     let out = w.shim("claude").arg("x").env("LANG", "C").output().unwrap();
     assert!(out.status.success());
-    let shell = w.limactl_calls().into_iter().find(|c| c[0] == "shell").unwrap();
+    let shell = w
+        .limactl_calls()
+        .into_iter()
+        .find(|c| c[0] == "shell")
+        .unwrap();
     assert!(shell.contains(&"--preserve-env".to_string()), "{shell:?}");
 }
 
@@ -272,16 +343,29 @@ fn full_auto_follows_each_profile() {
         assert!(out.status.success(), "{}", stderr(&out));
         w.record(agent)
     };
-    assert_eq!(argv("claude", &["mcp", "list"]).argv, words(&["mcp", "list"]));
-    assert_eq!(argv("claude", &["--permission-mode", "plan", "x"]).argv, words(&["--permission-mode", "plan", "x"]));
+    assert_eq!(
+        argv("claude", &["mcp", "list"]).argv,
+        words(&["mcp", "list"])
+    );
+    assert_eq!(
+        argv("claude", &["--permission-mode", "plan", "x"]).argv,
+        words(&["--permission-mode", "plan", "x"])
+    );
     assert_eq!(argv("claude", &["--version"]).argv, words(&["--version"]));
     assert_eq!(
         argv("codex", &["exec", "do it"]).argv,
-        words(&["exec", "--dangerously-bypass-approvals-and-sandbox", "do it"])
+        words(&[
+            "exec",
+            "--dangerously-bypass-approvals-and-sandbox",
+            "do it"
+        ])
     );
     assert_eq!(argv("codex", &["login"]).argv, words(&["login"]));
     let r = argv("opencode", &["run", "x"]);
-    assert_eq!(r.env.get("OPENCODE_PERMISSION").map(String::as_str), Some(r#"{"*":"allow"}"#));
+    assert_eq!(
+        r.env.get("OPENCODE_PERMISSION").map(String::as_str),
+        Some(r#"{"*":"allow"}"#)
+    );
     let r = argv("opencode", &["auth", "login"]);
     assert!(!r.env.contains_key("OPENCODE_PERMISSION"));
 
@@ -290,7 +374,14 @@ fn full_auto_follows_each_profile() {
     w.write_config("[agents.claude]\nfull_auto_args = [\"--permission-mode\", \"acceptEdits\"]\nargs = [\"--model\", \"opus\"]\n");
     assert_eq!(
         argv("claude", &["-p", "x"]).argv,
-        words(&["--permission-mode", "acceptEdits", "--model", "opus", "-p", "x"])
+        words(&[
+            "--permission-mode",
+            "acceptEdits",
+            "--model",
+            "opus",
+            "-p",
+            "x"
+        ])
     );
 }
 
@@ -299,7 +390,13 @@ fn an_agent_added_in_the_config_gets_a_shim() {
     let w = World::new();
     w.write_config("[agents.pi]\nfull_auto_args = [\"--yes\"]\nenv = [\"PI_*\"]\n");
     symlink(std::path::Path::new(SHIMCTL), &w.shims.join("pi"));
-    let out = w.shim("pi").args(["hello"]).env("PI_KEY", "k").env("OTHER", "o").output().unwrap();
+    let out = w
+        .shim("pi")
+        .args(["hello"])
+        .env("PI_KEY", "k")
+        .env("OTHER", "o")
+        .output()
+        .unwrap();
     assert!(out.status.success(), "{}", stderr(&out));
     let r = w.record("pi");
     assert_eq!(r.argv, words(&["--yes", "hello"]));
@@ -314,14 +411,21 @@ fn config_errors_name_file_line_and_key() {
     let out = w.shim("claude").arg("x").output().unwrap();
     assert_eq!(out.status.code(), Some(125));
     let err = stderr(&out);
-    assert!(err.contains("config.toml") && err.contains("line 4") && err.contains("ful_auto"), "{err}");
+    assert!(
+        err.contains("config.toml") && err.contains("line 4") && err.contains("ful_auto"),
+        "{err}"
+    );
     assert!(!w.ran("claude"));
 
     w.write_config("start = \"sometimes\"\n");
     let err = stderr(&w.shim("claude").output().unwrap());
     assert!(err.contains("line 1") && err.contains("`start`"), "{err}");
 
-    let out = w.shim("claude").env("SHIMCTL_CONFIG", w.root.join("missing.toml")).output().unwrap();
+    let out = w
+        .shim("claude")
+        .env("SHIMCTL_CONFIG", w.root.join("missing.toml"))
+        .output()
+        .unwrap();
     assert_eq!(out.status.code(), Some(125));
     assert!(stderr(&out).contains("missing.toml"));
 }
@@ -329,10 +433,17 @@ fn config_errors_name_file_line_and_key() {
 #[test]
 fn unknown_name_lists_the_known_agents() {
     let w = World::new();
-    let out = w.shim("claude").env("SHIMCTL_ARG0", "clod").output().unwrap();
+    let out = w
+        .shim("claude")
+        .env("SHIMCTL_ARG0", "clod")
+        .output()
+        .unwrap();
     assert_eq!(out.status.code(), Some(125));
     let err = stderr(&out);
-    assert!(err.contains("`clod`") && err.contains("claude, codex, opencode"), "{err}");
+    assert!(
+        err.contains("`clod`") && err.contains("claude, codex, opencode"),
+        "{err}"
+    );
 }
 
 #[test]
@@ -354,7 +465,14 @@ fn vm_is_chosen_by_env_then_agent_then_config() {
     w.write_config("vm = \"other\"\n[agents.claude]\nvm = \"third\"\n");
     assert!(w.shim("claude").output().unwrap().status.success());
     assert_eq!(vm_of_last_run(&w), "third");
-    assert!(w.shim("claude").env("SHIMCTL_VM", "sandbox").output().unwrap().status.success());
+    assert!(
+        w.shim("claude")
+            .env("SHIMCTL_VM", "sandbox")
+            .output()
+            .unwrap()
+            .status
+            .success()
+    );
     assert_eq!(vm_of_last_run(&w), "sandbox");
 }
 
@@ -365,7 +483,11 @@ fn lima_home_is_honoured() {
     std::fs::rename(&w.lima_home, &other_home).unwrap();
     let out = w.shim("claude").output().unwrap();
     assert_eq!(out.status.code(), Some(125));
-    let out = w.shim("claude").env("LIMA_HOME", &other_home).output().unwrap();
+    let out = w
+        .shim("claude")
+        .env("LIMA_HOME", &other_home)
+        .output()
+        .unwrap();
     assert!(out.status.success(), "{}", stderr(&out));
 }
 
@@ -375,7 +497,11 @@ fn stopped_vm_is_started_unless_configured_not_to() {
     w.set_running("sandbox", false);
     w.write_config("start = false\n");
     let out = w.shim("claude").arg("x").output().unwrap();
-    assert_eq!(out.status.code(), Some(1), "limactl's own error passes through");
+    assert_eq!(
+        out.status.code(),
+        Some(1),
+        "limactl's own error passes through"
+    );
     assert!(stderr(&out).contains("is stopped"), "{}", stderr(&out));
     assert!(!w.ran("claude"));
     w.write_config("");

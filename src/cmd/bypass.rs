@@ -22,13 +22,19 @@ pub struct Args {
 
 impl Args {
     pub fn raw(&self) -> Vec<OsString> {
-        std::iter::once(&self.agent).chain(&self.args).map(OsString::from).collect()
+        std::iter::once(&self.agent)
+            .chain(&self.args)
+            .map(OsString::from)
+            .collect()
     }
 }
 
 pub fn run(mut args: Vec<OsString>) -> Result<i32> {
     if args.is_empty() {
-        return Err(Failure::with_code(2, "usage: shimctl bypass AGENT [ARGS...]"));
+        return Err(Failure::with_code(
+            2,
+            "usage: shimctl bypass AGENT [ARGS...]",
+        ));
     }
     let name = args.remove(0).to_string_lossy().into_owned();
     // An agent not in any profile is still a program name the user may want from the host.

@@ -9,7 +9,7 @@ use crate::agents::FullAutoDecision;
 use crate::config;
 use crate::error::{Failure, Result};
 use crate::host;
-use crate::quote::{sh_join, sh_quote};
+use crate::quote::{sh_assignment, sh_join};
 use crate::shim;
 
 /// Show what `AGENT ARGS...` would run in the VM (command, directory, variables), without running it.
@@ -26,54 +26,75 @@ pub struct Args {
 
 impl Args {
     pub fn raw(&self) -> Vec<OsString> {
-        std::iter::once(&self.agent).chain(&self.args).map(OsString::from).collect()
+        std::iter::once(&self.agent)
+            .chain(&self.args)
+            .map(OsString::from)
+            .collect()
     }
 }
 
 pub fn run(args: &[OsString]) -> Result<i32> {
-    let (name, rest) = args.split_first().ok_or_else(|| Failure::with_code(2, "usage: shimctl explain AGENT [ARGS...]"))?;
+    let (name, rest) = args
+        .split_first()
+        .ok_or_else(|| Failure::with_code(2, "usage: shimctl explain AGENT [ARGS...]"))?;
     let name = name.to_string_lossy();
     let loaded = config::load()?;
     let agent = loaded.agent(&name).ok_or_else(|| {
-        Failure::cannot_run(format!("`{name}` is not a known agent (known: {})", loaded.agent_names().join(", ")))
+        Failure::cannot_run(format!(
+            "`{name}` is not a known agent (known: {})",
+            loaded.agent_names().join(", ")
+        ))
     })?;
     if host::bypass_requested() || host::in_lima_guest() {
-        let why = if host::bypass_requested() { "SHIMCTL_BYPASS is set" } else { "this is a Lima guest" };
+        let why = if host::bypass_requested() {
+            "SHIMCTL_BYPASS is set"
+        } else {
+            "this is a Lima guest"
+        };
         match host::find_real_program(agent.program_file_name()) {
             Some(p) => println!("runs on this machine ({why}): {}", p.display()),
-            None => println!("runs on this machine ({why}), but no `{}` is on PATH", agent.program_file_name()),
+            None => println!(
+                "runs on this machine ({why}), but no `{}` is on PATH",
+                agent.program_file_name()
+            ),
         }
         return Ok(0);
     }
     let plan = shim::plan(&loaded, &agent, rest)?;
 
-    let env_words: Vec<Vec<u8>> = plan
+    let mut line: Vec<String> = plan
         .limactl_env
         .iter()
-        .map(|(k, v)| {
-            let mut w = k.as_bytes().to_vec();
-            w.push(b'=');
-            w.extend_from_slice(v.as_bytes());
-            w
-        })
+        .map(|(k, v)| sh_assignment(&k.to_string_lossy(), v.as_bytes()))
         .collect();
-    let mut line: Vec<String> = env_words.iter().map(|w| sh_quote(w)).collect();
     line.push(sh_join(plan.shell.argv().iter().map(|a| a.as_bytes())));
 
     let mount = &plan.mount;
     println!("command:   {}", line.join(" "));
     println!("vm:        {}", plan.vm);
-    println!("directory: {} -> {}", plan.host_cwd.display(), plan.guest_cwd().display());
+    println!(
+        "directory: {} -> {}",
+        plan.host_cwd.display(),
+        plan.guest_cwd().display()
+    );
     println!(
         "mount:     {} -> {} ({})",
         mount.location.display(),
         mount.mount_point.display(),
-        if mount.writable { "writable" } else { "read-only" }
+        if mount.writable {
+            "writable"
+        } else {
+            "read-only"
+        }
     );
     let names = &plan.shell.forwarded;
     println!(
         "env:       {}",
-        if names.is_empty() { "nothing forwarded".to_string() } else { names.join(" ") }
+        if names.is_empty() {
+            "nothing forwarded".to_string()
+        } else {
+            names.join(" ")
+        }
     );
     println!("full-auto: {}", plan.decision.describe(&agent.full_auto));
     if plan.decision == FullAutoDecision::Added && !plan.mount.writable {

@@ -35,12 +35,17 @@ pub fn run(args: Vec<OsString>) -> i32 {
 fn dispatch(args: Vec<OsString>) -> Result<i32> {
     match args.first().and_then(|a| a.to_str()) {
         Some("explain") if args.len() > 1 && !is_help(&args[1]) => return explain::run(&args[1..]),
-        Some("bypass") if args.len() > 1 && !is_help(&args[1]) => return bypass::run(args[1..].to_vec()),
+        Some("bypass") if args.len() > 1 && !is_help(&args[1]) => {
+            return bypass::run(args[1..].to_vec());
+        }
         _ => {}
     }
     let strings: Vec<String> = args
         .into_iter()
-        .map(|a| a.into_string().map_err(|_| Failure::with_code(2, "arguments to shimctl must be UTF-8")))
+        .map(|a| {
+            a.into_string()
+                .map_err(|_| Failure::with_code(2, "arguments to shimctl must be UTF-8"))
+        })
         .collect::<Result<_>>()?;
     let refs: Vec<&str> = strings.iter().map(String::as_str).collect();
     let cli = match Cli::from_args(&["shimctl"], &refs) {

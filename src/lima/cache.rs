@@ -22,7 +22,15 @@ const MAGIC: &[u8] = b"shimctl-cache-1";
 
 fn stamp(path: &Path) -> Vec<u8> {
     match std::fs::metadata(path) {
-        Ok(m) => format!("{}.{}:{}:{}:{}", m.mtime(), m.mtime_nsec(), m.size(), m.ino(), m.dev()).into_bytes(),
+        Ok(m) => format!(
+            "{}.{}:{}:{}:{}",
+            m.mtime(),
+            m.mtime_nsec(),
+            m.size(),
+            m.ino(),
+            m.dev()
+        )
+        .into_bytes(),
         Err(_) => b"absent".to_vec(),
     }
 }
@@ -62,7 +70,9 @@ fn cache_file(name: &str) -> Option<PathBuf> {
 /// FNV-1a, to give each LIMA_HOME its own cache file name; collisions are harmless because
 /// the entry repeats its full key.
 fn short_hash(bytes: &[u8]) -> u64 {
-    bytes.iter().fold(0xcbf29ce484222325u64, |h, &b| (h ^ b as u64).wrapping_mul(0x100000001b3))
+    bytes.iter().fold(0xcbf29ce484222325u64, |h, &b| {
+        (h ^ b as u64).wrapping_mul(0x100000001b3)
+    })
 }
 
 pub fn limactl_version(limactl: &Path) -> Result<Version> {
@@ -85,18 +95,29 @@ pub fn limactl_version(limactl: &Path) -> Result<Version> {
         .stdin(Stdio::null())
         .stderr(Stdio::inherit())
         .output()
-        .map_err(|e| Failure::cannot_run(format!("cannot run {}: {e}; {}", limactl.display(), super::INSTALL_HINT)))?;
+        .map_err(|e| {
+            Failure::cannot_run(format!(
+                "cannot run {}: {e}; {}",
+                limactl.display(),
+                super::INSTALL_HINT
+            ))
+        })?;
     let text = String::from_utf8_lossy(&out.stdout);
-    let version = Version::parse_output(&text).filter(|_| out.status.success()).ok_or_else(|| {
-        Failure::cannot_run(format!(
-            "cannot tell the Lima version from `{} --version` (it said `{}`); {}",
-            limactl.display(),
-            text.trim(),
-            super::INSTALL_HINT
-        ))
-    })?;
+    let version = Version::parse_output(&text)
+        .filter(|_| out.status.success())
+        .ok_or_else(|| {
+            Failure::cannot_run(format!(
+                "cannot tell the Lima version from `{} --version` (it said `{}`); {}",
+                limactl.display(),
+                text.trim(),
+                super::INSTALL_HINT
+            ))
+        })?;
     if let Some(file) = file {
-        write_entry(&file, &[key_path, &key_stamp, version.to_string().as_bytes()]);
+        write_entry(
+            &file,
+            &[key_path, &key_stamp, version.to_string().as_bytes()],
+        );
     }
     Ok(version)
 }
@@ -120,7 +141,10 @@ pub fn instance(limactl: &Path, vm: &str, dir: &Path) -> Result<Instance> {
         stamp(&config_dir.join("default.yaml")),
         stamp(&config_dir.join("override.yaml")),
     ];
-    let file = cache_file(&format!("instance-{vm}-{:016x}", short_hash(lima_home.as_os_str().as_bytes())));
+    let file = cache_file(&format!(
+        "instance-{vm}-{:016x}",
+        short_hash(lima_home.as_os_str().as_bytes())
+    ));
 
     if let Some(fields) = file.as_deref().and_then(read_entry)
         && fields.len() > key.len()
@@ -141,14 +165,23 @@ pub fn instance(limactl: &Path, vm: &str, dir: &Path) -> Result<Instance> {
 
 fn encode(instance: &Instance) -> Vec<Vec<u8>> {
     let mut fields = vec![
-        instance.guest_home.as_deref().unwrap_or("").as_bytes().to_vec(),
+        instance
+            .guest_home
+            .as_deref()
+            .unwrap_or("")
+            .as_bytes()
+            .to_vec(),
         instance.mounts.len().to_string().into_bytes(),
     ];
     for m in &instance.mounts {
         fields.push(m.location.as_os_str().as_bytes().to_vec());
         fields.push(m.resolved.as_os_str().as_bytes().to_vec());
         fields.push(m.mount_point.as_os_str().as_bytes().to_vec());
-        fields.push(if m.writable { b"w".to_vec() } else { b"r".to_vec() });
+        fields.push(if m.writable {
+            b"w".to_vec()
+        } else {
+            b"r".to_vec()
+        });
     }
     fields
 }

@@ -46,7 +46,10 @@ impl ShellCommand {
         }
         vec![
             ("LIMA_SHELLENV_BLOCK".into(), "*".into()),
-            ("LIMA_SHELLENV_ALLOW".into(), self.forwarded.join(",").into()),
+            (
+                "LIMA_SHELLENV_ALLOW".into(),
+                self.forwarded.join(",").into(),
+            ),
         ]
     }
 }
@@ -69,10 +72,24 @@ mod tests {
     #[test]
     fn flags_come_before_the_instance() {
         let c = cmd(&["LANG", "TZ"], true);
-        let argv: Vec<String> = c.argv().into_iter().map(|a| a.into_string().unwrap()).collect();
+        let argv: Vec<String> = c
+            .argv()
+            .into_iter()
+            .map(|a| a.into_string().unwrap())
+            .collect();
         assert_eq!(
             argv,
-            ["/usr/bin/limactl", "shell", "--workdir", "/w d", "--preserve-env", "--start", "sandbox", "claude", "A=b"]
+            [
+                "/usr/bin/limactl",
+                "shell",
+                "--workdir",
+                "/w d",
+                "--preserve-env",
+                "--start",
+                "sandbox",
+                "claude",
+                "A=b"
+            ]
         );
         assert_eq!(
             c.limactl_env(),

@@ -64,7 +64,10 @@ fn expand_tilde(path: &str) -> PathBuf {
 
 /// Parses the first JSON object of `limactl list --json NAME` output.
 pub fn parse_list_json(text: &str) -> std::result::Result<Instance, String> {
-    let first = text.lines().find(|l| !l.trim().is_empty()).ok_or("empty output")?;
+    let first = text
+        .lines()
+        .find(|l| !l.trim().is_empty())
+        .ok_or("empty output")?;
     let entry: ListEntry = serde_json::from_str(first).map_err(|e| e.to_string())?;
     let config = entry.config.ok_or("no `config` in the output")?;
     let mounts = config
@@ -126,7 +129,10 @@ mod tests {
         assert_eq!(i.mounts.len(), 2);
         assert_eq!(i.mounts[0].location, PathBuf::from("/Users/me/Projects"));
         assert!(i.mounts[0].writable);
-        assert_eq!(i.mounts[1].mount_point, PathBuf::from("/home/me.linux/.claude/skills"));
+        assert_eq!(
+            i.mounts[1].mount_point,
+            PathBuf::from("/home/me.linux/.claude/skills")
+        );
         assert!(!i.mounts[1].writable);
         assert_eq!(i.guest_home.as_deref(), Some("/home/me.linux"));
     }

@@ -50,8 +50,9 @@ pub fn is_executable(path: &Path) -> bool {
 
 /// `$LIMA_HOME/NAME`, or an error when LIMA_HOME cannot be placed.
 pub fn instance_dir(vm: &str) -> Result<PathBuf> {
-    let home = locations::lima_home()
-        .ok_or_else(|| Failure::cannot_run("cannot tell where Lima keeps its VMs: set HOME or LIMA_HOME"))?;
+    let home = locations::lima_home().ok_or_else(|| {
+        Failure::cannot_run("cannot tell where Lima keeps its VMs: set HOME or LIMA_HOME")
+    })?;
     Ok(home.join(vm))
 }
 

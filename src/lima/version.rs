@@ -11,12 +11,19 @@ pub struct Version {
 
 impl Version {
     /// `--preserve-env` and `--start` arrived in 2.0.
-    pub const MINIMUM: Version = Version { major: 2, minor: 0, patch: 0 };
+    pub const MINIMUM: Version = Version {
+        major: 2,
+        minor: 0,
+        patch: 0,
+    };
 
     /// Reads `limactl --version` output; tolerates a leading `v` and suffixes like `-rc.1`.
     pub fn parse_output(text: &str) -> Option<Version> {
         let word = text.split_whitespace().find(|w| {
-            w.trim_start_matches('v').chars().next().is_some_and(|c| c.is_ascii_digit())
+            w.trim_start_matches('v')
+                .chars()
+                .next()
+                .is_some_and(|c| c.is_ascii_digit())
         })?;
         Version::parse(word.trim_start_matches('v'))
     }
@@ -26,7 +33,11 @@ impl Version {
         let major = nums.next()?.ok()?;
         let minor = nums.next().and_then(|r| r.ok()).unwrap_or(0);
         let patch = nums.next().and_then(|r| r.ok()).unwrap_or(0);
-        Some(Version { major, minor, patch })
+        Some(Version {
+            major,
+            minor,
+            patch,
+        })
     }
 }
 
@@ -42,9 +53,30 @@ mod tests {
 
     #[test]
     fn parses_limactl_output() {
-        assert_eq!(Version::parse_output("limactl version 2.1.0\n"), Some(Version { major: 2, minor: 1, patch: 0 }));
-        assert_eq!(Version::parse_output("limactl version 1.2.3-rc.1"), Some(Version { major: 1, minor: 2, patch: 3 }));
-        assert_eq!(Version::parse_output("limactl version v2.0.3-12-gabcdef"), Some(Version { major: 2, minor: 0, patch: 3 }));
+        assert_eq!(
+            Version::parse_output("limactl version 2.1.0\n"),
+            Some(Version {
+                major: 2,
+                minor: 1,
+                patch: 0
+            })
+        );
+        assert_eq!(
+            Version::parse_output("limactl version 1.2.3-rc.1"),
+            Some(Version {
+                major: 1,
+                minor: 2,
+                patch: 3
+            })
+        );
+        assert_eq!(
+            Version::parse_output("limactl version v2.0.3-12-gabcdef"),
+            Some(Version {
+                major: 2,
+                minor: 0,
+                patch: 3
+            })
+        );
         assert_eq!(Version::parse_output("limactl version HEAD"), None);
     }
 

@@ -12,7 +12,17 @@ use std::process::{Command, Output};
 pub const SHIMCTL: &str = env!("CARGO_BIN_EXE_shimctl");
 const STANDIN: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/lima-standin/limactl");
 const FAKE_AGENT: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/lima-standin/fake-agent");
-pub const AGENTS: &[&str] = &["claude", "codex", "opencode", "gemini", "copilot", "aider", "amp", "cursor-agent", "pi"];
+pub const AGENTS: &[&str] = &[
+    "claude",
+    "codex",
+    "opencode",
+    "gemini",
+    "copilot",
+    "aider",
+    "amp",
+    "cursor-agent",
+    "pi",
+];
 
 pub struct World {
     _tmp: tempfile::TempDir,
@@ -61,12 +71,23 @@ impl World {
             root,
             _tmp: tmp,
         };
-        for d in [&w.home, &w.lima_home, &w.lima_bin, &w.shims, &w.guest_home, &w.guest_bin, &w.project] {
+        for d in [
+            &w.home,
+            &w.lima_home,
+            &w.lima_bin,
+            &w.shims,
+            &w.guest_home,
+            &w.guest_bin,
+            &w.project,
+        ] {
             std::fs::create_dir_all(d).unwrap();
         }
         let standin = std::fs::read_to_string(STANDIN).unwrap();
         let body = standin.split_once('\n').unwrap().1;
-        w.write_exec(&w.lima_bin.join("limactl"), &format!("#!{}\n{body}", python()));
+        w.write_exec(
+            &w.lima_bin.join("limactl"),
+            &format!("#!{}\n{body}", python()),
+        );
         for agent in AGENTS {
             symlink(Path::new(FAKE_AGENT), &w.guest_bin.join(agent));
         }
@@ -106,7 +127,11 @@ impl World {
             "mounts": mounts,
             "user": {"home": self.guest_home.to_str().unwrap(), "shell": "/bin/bash"},
         });
-        std::fs::write(dir.join("lima.yaml"), serde_json::to_vec_pretty(&yaml).unwrap()).unwrap();
+        std::fs::write(
+            dir.join("lima.yaml"),
+            serde_json::to_vec_pretty(&yaml).unwrap(),
+        )
+        .unwrap();
         self.set_running(name, true);
     }
 
@@ -125,7 +150,14 @@ impl World {
         cmd.env_clear()
             .env("HOME", &self.home)
             .env("USER", "tester")
-            .env("PATH", format!("{}:{}:/usr/bin:/bin", self.shims.display(), self.lima_bin.display()))
+            .env(
+                "PATH",
+                format!(
+                    "{}:{}:/usr/bin:/bin",
+                    self.shims.display(),
+                    self.lima_bin.display()
+                ),
+            )
             .env("FAKE_LIMA_LOG", &self.log)
             .current_dir(&self.project);
     }
@@ -169,7 +201,8 @@ impl World {
                 .into_iter()
                 .filter_map(|kv| {
                     let kv = String::from_utf8_lossy(&kv).into_owned();
-                    kv.split_once('=').map(|(k, v)| (k.to_string(), v.to_string()))
+                    kv.split_once('=')
+                        .map(|(k, v)| (k.to_string(), v.to_string()))
                 })
                 .collect(),
             stdin_tty: read("stdin-tty").starts_with(b"yes"),
@@ -179,7 +212,11 @@ impl World {
     }
 
     pub fn ran(&self, agent: &str) -> bool {
-        self.guest_home.join("records").join(agent).join("argv").exists()
+        self.guest_home
+            .join("records")
+            .join(agent)
+            .join("argv")
+            .exists()
     }
 
     /// Every limactl invocation so far, as argument lists.
@@ -193,7 +230,12 @@ impl World {
                         .unwrap()
                         .iter()
                         .map(|w| {
-                            let bytes: Vec<u8> = w.as_array().unwrap().iter().map(|b| b.as_u64().unwrap() as u8).collect();
+                            let bytes: Vec<u8> = w
+                                .as_array()
+                                .unwrap()
+                                .iter()
+                                .map(|b| b.as_u64().unwrap() as u8)
+                                .collect();
                             String::from_utf8_lossy(&bytes).into_owned()
                         })
                         .collect()
