@@ -5,12 +5,12 @@
 
 use std::ffi::{OsStr, OsString};
 use std::os::unix::ffi::{OsStrExt, OsStringExt};
-use std::os::unix::fs::MetadataExt;
 use std::path::{Path, PathBuf};
 
 use crate::error::{Failure, NOT_FOUND, Result};
 use crate::exec::{self, Replacement};
 use crate::locations;
+use crate::shims::{Me, canonical};
 
 pub const BYPASS_VAR: &str = "SHIMCTL_BYPASS";
 /// Set on the program a bypass hands over to, as `PID:HOPS:PATH`. It counts hops only while
@@ -52,10 +52,6 @@ fn previous_hops() -> Option<(u32, PathBuf)> {
     (pid == parent || pid == std::process::id()).then_some((hops, program))
 }
 
-fn canonical(p: &Path) -> PathBuf {
-    std::fs::canonicalize(p).unwrap_or_else(|_| p.to_path_buf())
-}
-
 /// Directories whose entries are shims, compared both as written and resolved (mise's rule).
 fn shim_dirs() -> Vec<PathBuf> {
     let mut dirs = Vec::new();
@@ -69,29 +65,17 @@ fn shim_dirs() -> Vec<PathBuf> {
 /// The first `name` on PATH that is not a shim: not in a shim directory and not the same
 /// file as the running shimctl (by canonical path or by device and inode).
 pub fn find_real_program(name: &str) -> Option<PathBuf> {
-    let me = std::env::current_exe().ok().map(|p| canonical(&p));
-    let me_id = me
-        .as_deref()
-        .and_then(|p| std::fs::metadata(p).ok())
-        .map(|m| (m.dev(), m.ino()));
+    let me = Me::find();
     let skip_dirs = shim_dirs();
     for dir in locations::path_dirs() {
         if skip_dirs.iter().any(|s| *s == dir || *s == canonical(&dir)) {
             continue;
         }
         let candidate = dir.join(name);
-        let Ok(meta) = std::fs::metadata(&candidate) else {
-            continue;
-        };
-        if !crate::lima::is_executable(&candidate) {
-            continue;
+        let is_shim = me.as_ref().is_some_and(|me| me.is_same_file(&candidate));
+        if crate::lima::is_executable(&candidate) && !is_shim {
+            return Some(candidate);
         }
-        if me_id == Some((meta.dev(), meta.ino()))
-            || me.as_deref() == Some(canonical(&candidate).as_path())
-        {
-            continue;
-        }
-        return Some(candidate);
     }
     None
 }

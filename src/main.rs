@@ -14,6 +14,7 @@ mod locations;
 mod paths;
 mod quote;
 mod shim;
+mod shims;
 
 fn main() {
     let code = dispatch::run();

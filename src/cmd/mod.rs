@@ -3,7 +3,11 @@
 
 pub mod bypass;
 pub mod explain;
+pub mod init;
+pub mod install;
+pub mod list;
 pub mod share;
+pub mod uninstall;
 
 use std::ffi::OsString;
 
@@ -21,6 +25,10 @@ struct Cli {
 #[derive(FromArgs)]
 #[argh(subcommand)]
 enum Command {
+    Install(install::Args),
+    Uninstall(uninstall::Args),
+    List(list::Args),
+    Init(init::Args),
     Explain(explain::Args),
     Bypass(bypass::Args),
 }
@@ -66,6 +74,10 @@ fn dispatch(args: Vec<OsString>) -> Result<i32> {
     match cli.command {
         Command::Explain(a) => explain::run(&a.raw()),
         Command::Bypass(a) => bypass::run(a.raw()),
+        Command::Install(a) => install::run(a),
+        Command::Uninstall(a) => uninstall::run(a),
+        Command::List(a) => list::run(a),
+        Command::Init(a) => init::run(a),
     }
 }
 

@@ -1,0 +1,131 @@
+//! `shimctl install`: link agent names to this binary in the shim directory.
+
+use std::path::{Path, PathBuf};
+
+use argh::FromArgs;
+
+use crate::config;
+use crate::error::{Failure, Result};
+use crate::host;
+use crate::shims::{self, Me, Slot, Standing};
+
+/// The agents linked when none are named.
+pub const DEFAULT_AGENTS: &[&str] = &["claude", "codex", "opencode"];
+
+/// Link agent names to shimctl in the shim directory, so typing them runs them in the VM.
+#[derive(FromArgs)]
+#[argh(subcommand, name = "install")]
+pub struct Args {
+    /// agents to link (default: claude codex opencode)
+    #[argh(positional)]
+    agents: Vec<String>,
+    /// shim directory (default: $XDG_DATA_HOME/shimctl/shims)
+    #[argh(option)]
+    dir: Option<PathBuf>,
+    /// replace a file at a shim's place even if it is not ours
+    #[argh(switch)]
+    force: bool,
+}
+
+pub fn run(args: Args) -> Result<i32> {
+    let loaded = config::load()?;
+    let me = shims::me()?;
+    let dir = shims::shim_dir(args.dir.as_deref())?;
+    let agents: Vec<String> = if args.agents.is_empty() {
+        DEFAULT_AGENTS.iter().map(|s| s.to_string()).collect()
+    } else {
+        args.agents
+    };
+    let known = loaded.agent_names();
+    if let Some(unknown) = agents.iter().find(|a| !known.contains(a)) {
+        return Err(Failure::with_code(
+            2,
+            format!(
+                "`{unknown}` is not an agent shimctl knows (known: {}); add [agents.{unknown}] to the config first",
+                known.join(", ")
+            ),
+        ));
+    }
+    std::fs::create_dir_all(&dir)
+        .map_err(|e| Failure::with_code(1, format!("cannot create {}: {e}", dir.display())))?;
+
+    let mut changed = false;
+    let mut refused = false;
+    for agent in &agents {
+        let link = dir.join(agent);
+        match shims::inspect(&link, &me) {
+            Slot::Ours if points_at(&link, &me.path) => println!("{agent}: already installed"),
+            Slot::Ours => {
+                replace(&link, &me.path)?;
+                changed = true;
+                println!("{agent}: now points at {}", me.path.display());
+            }
+            Slot::Foreign(what) if !args.force => {
+                refused = true;
+                println!(
+                    "{agent}: {} is {what}, not a shimctl link; left alone (remove it, or use --force to replace it)",
+                    link.display()
+                );
+            }
+            Slot::Foreign(_) | Slot::Empty => {
+                replace(&link, &me.path)?;
+                changed = true;
+                println!(
+                    "{agent}: linked {} -> {}",
+                    link.display(),
+                    me.path.display()
+                );
+            }
+        }
+    }
+    if !changed {
+        println!("nothing changed in {}", dir.display());
+    }
+    report_path(&agents, &dir, &me);
+    Ok(if refused { 1 } else { 0 })
+}
+
+fn points_at(link: &Path, target: &Path) -> bool {
+    std::fs::read_link(link).is_ok_and(|t| t == target)
+}
+
+/// Links `link` to `target`, atomically replacing whatever is there.
+fn replace(link: &Path, target: &Path) -> Result<()> {
+    let tmp = link.with_file_name(format!(
+        ".{}.shimctl-tmp",
+        link.file_name().unwrap_or_default().to_string_lossy()
+    ));
+    let _ = std::fs::remove_file(&tmp);
+    let fail =
+        |e: std::io::Error| Failure::with_code(1, format!("cannot link {}: {e}", link.display()));
+    std::os::unix::fs::symlink(target, &tmp).map_err(fail)?;
+    if std::fs::symlink_metadata(link).is_ok_and(|m| m.is_dir()) {
+        std::fs::remove_dir_all(link).map_err(fail)?;
+    }
+    std::fs::rename(&tmp, link).map_err(fail)
+}
+
+/// For each agent: the host's own program, and whether the shim wins on this PATH.
+fn report_path(agents: &[String], dir: &Path, me: &Me) {
+    let mut advise = false;
+    for agent in agents {
+        let host = match host::find_real_program(agent) {
+            Some(p) => format!("host program {}", p.display()),
+            None => "no host program".into(),
+        };
+        match shims::standing(agent, me) {
+            Standing::First => println!("{agent}: typing `{agent}` runs it in the VM ({host})"),
+            Standing::Shadowed(p) => {
+                advise = true;
+                println!("{agent}: shadowed by {} on PATH ({host})", p.display());
+            }
+            Standing::NotOnPath => {
+                advise = true;
+                println!("{agent}: {} is not on PATH yet ({host})", dir.display());
+            }
+        }
+    }
+    if advise {
+        println!("to put the shims first on PATH, {}", shims::init_advice());
+    }
+}

@@ -1,0 +1,88 @@
+//! `shimctl list`: each shim, its VM, whether it wins on PATH, and the host's own program.
+
+use std::path::PathBuf;
+
+use argh::FromArgs;
+
+use crate::config;
+use crate::error::Result;
+use crate::host;
+use crate::shims::{self, Slot, Standing};
+
+/// List the installed shims: VM, whether each comes first on PATH, the real host program.
+#[derive(FromArgs)]
+#[argh(subcommand, name = "list")]
+pub struct Args {
+    /// shim directory (default: $XDG_DATA_HOME/shimctl/shims)
+    #[argh(option)]
+    dir: Option<PathBuf>,
+}
+
+pub fn run(args: Args) -> Result<i32> {
+    let loaded = config::load()?;
+    let me = shims::me()?;
+    let dir = shims::shim_dir(args.dir.as_deref())?;
+    let mut names: Vec<String> = std::fs::read_dir(&dir)
+        .map(|entries| {
+            entries
+                .filter_map(|e| e.ok()?.file_name().into_string().ok())
+                .collect()
+        })
+        .unwrap_or_default();
+    names.sort();
+    names.retain(|n| matches!(shims::inspect(&dir.join(n), &me), Slot::Ours));
+    if names.is_empty() {
+        println!("no shims in {}; run `shimctl install`", dir.display());
+        return Ok(0);
+    }
+    let mut rows = vec![[
+        "AGENT".to_string(),
+        "VM".into(),
+        "FIRST ON PATH".into(),
+        "HOST PROGRAM".into(),
+    ]];
+    let mut shadowed = false;
+    for name in &names {
+        let agent = loaded.agent(name);
+        let vm = match &agent {
+            Some(a) => loaded
+                .vm_for(Some(a))
+                .unwrap_or_else(|f| format!("? ({f})")),
+            None => "- (not an agent in the config)".into(),
+        };
+        let first = match shims::standing(name, &me) {
+            Standing::First => "yes".to_string(),
+            Standing::Shadowed(p) => {
+                shadowed = true;
+                format!("no: {}", p.display())
+            }
+            Standing::NotOnPath => {
+                shadowed = true;
+                "no: not on PATH".into()
+            }
+        };
+        let program = agent
+            .as_ref()
+            .map(|a| a.program_file_name().to_string())
+            .unwrap_or(name.clone());
+        let real = host::find_real_program(&program)
+            .map(|p| p.display().to_string())
+            .unwrap_or_else(|| "-".into());
+        rows.push([name.clone(), vm, first, real]);
+    }
+    let widths: Vec<usize> = (0..4)
+        .map(|i| rows.iter().map(|r| r[i].chars().count()).max().unwrap_or(0))
+        .collect();
+    for row in &rows {
+        let line: Vec<String> = row
+            .iter()
+            .zip(&widths)
+            .map(|(c, w)| format!("{c:<w$}"))
+            .collect();
+        println!("{}", line.join("  ").trim_end());
+    }
+    if shadowed {
+        println!("to put the shims first on PATH, {}", shims::init_advice());
+    }
+    Ok(0)
+}

@@ -1,0 +1,59 @@
+//! `shimctl uninstall`: remove our links, never anything else.
+
+use std::path::PathBuf;
+
+use argh::FromArgs;
+
+use crate::error::{Failure, Result};
+use crate::shims::{self, Slot};
+
+/// Remove shims (only links that point at a shimctl binary).
+#[derive(FromArgs)]
+#[argh(subcommand, name = "uninstall")]
+pub struct Args {
+    /// agents to unlink (default: every shim in the directory)
+    #[argh(positional)]
+    agents: Vec<String>,
+    /// shim directory (default: $XDG_DATA_HOME/shimctl/shims)
+    #[argh(option)]
+    dir: Option<PathBuf>,
+}
+
+pub fn run(args: Args) -> Result<i32> {
+    let me = shims::me()?;
+    let dir = shims::shim_dir(args.dir.as_deref())?;
+    let names: Vec<String> = if args.agents.is_empty() {
+        match std::fs::read_dir(&dir) {
+            Ok(entries) => {
+                let mut names: Vec<String> = entries
+                    .filter_map(|e| e.ok()?.file_name().into_string().ok())
+                    .collect();
+                names.sort();
+                names
+            }
+            Err(_) => Vec::new(),
+        }
+    } else {
+        args.agents
+    };
+    let mut removed = 0;
+    for name in &names {
+        let link = dir.join(name);
+        match shims::inspect(&link, &me) {
+            Slot::Ours => {
+                std::fs::remove_file(&link).map_err(|e| {
+                    Failure::with_code(1, format!("cannot remove {}: {e}", link.display()))
+                })?;
+                removed += 1;
+                println!("{name}: removed");
+            }
+            Slot::Foreign(what) => println!("{name}: {} is {what}; left alone", link.display()),
+            Slot::Empty if !name.starts_with('.') => println!("{name}: no shim"),
+            Slot::Empty => {}
+        }
+    }
+    if removed == 0 {
+        println!("nothing removed from {}", dir.display());
+    }
+    Ok(0)
+}

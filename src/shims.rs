@@ -1,0 +1,129 @@
+//! The shim directory: which links are ours, and which program wins on PATH for a name.
+
+use std::os::unix::fs::MetadataExt;
+use std::path::{Path, PathBuf};
+
+use crate::error::{Failure, Result};
+use crate::locations;
+
+/// The running shimctl, for telling our links from foreign files.
+pub struct Me {
+    pub path: PathBuf,
+    id: Option<(u64, u64)>,
+}
+
+fn file_id(path: &Path) -> Option<(u64, u64)> {
+    std::fs::metadata(path).ok().map(|m| (m.dev(), m.ino()))
+}
+
+pub fn canonical(p: &Path) -> PathBuf {
+    std::fs::canonicalize(p).unwrap_or_else(|_| p.to_path_buf())
+}
+
+impl Me {
+    pub fn find() -> Option<Me> {
+        let path = canonical(&std::env::current_exe().ok()?);
+        Some(Me {
+            id: file_id(&path),
+            path,
+        })
+    }
+
+    /// The same file as this binary, by canonical path or by device and inode (hard links).
+    pub fn is_same_file(&self, path: &Path) -> bool {
+        (self.id.is_some() && file_id(path) == self.id) || canonical(path) == self.path
+    }
+
+    /// Ours: this binary, or a link to any binary called shimctl (an older or other build).
+    pub fn is_ours(&self, path: &Path) -> bool {
+        self.is_same_file(path) || canonical(path).file_name().is_some_and(|n| n == "shimctl")
+    }
+}
+
+pub fn me() -> Result<Me> {
+    Me::find().ok_or_else(|| Failure::with_code(1, "cannot tell where the shimctl binary is"))
+}
+
+pub fn shim_dir(explicit: Option<&Path>) -> Result<PathBuf> {
+    explicit
+        .map(Path::to_path_buf)
+        .or_else(locations::default_shim_dir)
+        .ok_or_else(|| {
+            Failure::with_code(
+                1,
+                "cannot place the shim directory: set HOME or XDG_DATA_HOME",
+            )
+        })
+}
+
+/// What sits at a shim's place.
+pub enum Slot {
+    Empty,
+    Ours,
+    Foreign(String),
+}
+
+pub fn inspect(link: &Path, me: &Me) -> Slot {
+    let Ok(meta) = std::fs::symlink_metadata(link) else {
+        return Slot::Empty;
+    };
+    if meta.file_type().is_symlink() {
+        if me.is_ours(link) {
+            return Slot::Ours;
+        }
+        let target = std::fs::read_link(link)
+            .map(|t| t.display().to_string())
+            .unwrap_or_default();
+        return Slot::Foreign(format!("a symlink to {target}"));
+    }
+    if meta.is_dir() {
+        Slot::Foreign("a directory".into())
+    } else if me.is_same_file(link) {
+        Slot::Ours
+    } else {
+        Slot::Foreign("a regular file".into())
+    }
+}
+
+/// The first executable `name` on PATH, as a shell would pick it.
+pub fn first_on_path(name: &str) -> Option<PathBuf> {
+    locations::path_dirs()
+        .into_iter()
+        .map(|d| d.join(name))
+        .find(|p| crate::lima::is_executable(p))
+}
+
+pub enum Standing {
+    First,
+    Shadowed(PathBuf),
+    NotOnPath,
+}
+
+/// Whether typing `name` reaches a shim (any of ours, wherever it lives).
+pub fn standing(name: &str, me: &Me) -> Standing {
+    match first_on_path(name) {
+        Some(p) if me.is_ours(&p) => Standing::First,
+        Some(p) => Standing::Shadowed(p),
+        None => Standing::NotOnPath,
+    }
+}
+
+/// The user's shell (from `$SHELL`) and the line that puts the shims first, with its file.
+pub fn init_advice() -> String {
+    let shell = std::env::var_os("SHELL")
+        .map(|s| {
+            Path::new(&s)
+                .file_name()
+                .map(|n| n.to_string_lossy().into_owned())
+                .unwrap_or_default()
+        })
+        .unwrap_or_default();
+    match shell.as_str() {
+        "zsh" => "add `eval \"$(shimctl init zsh)\"` to ~/.zshrc and open a new shell".into(),
+        "fish" => {
+            "add `shimctl init fish | source` to ~/.config/fish/config.fish and open a new shell"
+                .into()
+        }
+        _ => "add `eval \"$(shimctl init bash)\"` to ~/.bashrc and open a new shell".into(),
+    }
+}
