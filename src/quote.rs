@@ -59,6 +59,25 @@ pub fn sh_assignment(name: &str, value: &[u8]) -> String {
     format!("{name}={}", sh_quote(value))
 }
 
+/// A string literal for a yq expression (`limactl edit --set`): double quotes with `\` and
+/// `"` escaped, which yq and JSON read alike. Control characters have no agreed escape in
+/// both, and YAML holds only text, so such strings are refused (None).
+pub fn yq_string(text: &str) -> Option<String> {
+    if text.chars().any(char::is_control) {
+        return None;
+    }
+    let mut out = String::with_capacity(text.len() + 2);
+    out.push('"');
+    for c in text.chars() {
+        if c == '"' || c == '\\' {
+            out.push('\\');
+        }
+        out.push(c);
+    }
+    out.push('"');
+    Some(out)
+}
+
 /// A whole command line, each word quoted.
 pub fn sh_join<'a>(words: impl IntoIterator<Item = &'a [u8]>) -> String {
     words
@@ -108,6 +127,28 @@ mod tests {
         let mut parts: Vec<Vec<u8>> = out.stdout.split(|&b| b == 0).map(<[u8]>::to_vec).collect();
         parts.pop();
         parts
+    }
+
+    #[test]
+    fn yq_strings_read_back_as_json() {
+        for path in [
+            "/Users/me/My Projects",
+            "/a,b/c",
+            r#"/it's "quoted""#,
+            r"/back\slash\",
+            "/日本/café",
+            "/x | .mounts += []",
+        ] {
+            let quoted = yq_string(path).unwrap();
+            assert_eq!(
+                serde_json::from_str::<String>(&quoted).unwrap(),
+                path,
+                "{quoted}"
+            );
+        }
+        assert_eq!(yq_string(r#"a"b\c"#).unwrap(), r#""a\"b\\c""#);
+        assert!(yq_string("/new\nline").is_none());
+        assert!(yq_string("/tab\there").is_none());
     }
 
     #[test]

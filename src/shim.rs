@@ -136,6 +136,6 @@ fn not_shared(cwd: &std::path::Path, vm: &str, mounts: &[Mount], agent: &str) ->
     Failure::cannot_run(format!(
         "{} is not shared with VM `{vm}` ({shares})\n  share it: {}, or run on the host: shimctl bypass {agent} ...",
         cwd.display(),
-        crate::cmd::share::suggestion(vm, cwd),
+        crate::cmd::share::suggestion(),
     ))
 }

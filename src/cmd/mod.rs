@@ -2,12 +2,15 @@
 //! arguments raw (any bytes, flags included), so they are split off before argh parses.
 
 pub mod bypass;
+pub mod doctor;
 pub mod explain;
 pub mod init;
 pub mod install;
 pub mod list;
 pub mod share;
 pub mod uninstall;
+pub mod unshare;
+pub mod vm;
 
 use std::ffi::OsString;
 
@@ -31,6 +34,10 @@ enum Command {
     Init(init::Args),
     Explain(explain::Args),
     Bypass(bypass::Args),
+    Doctor(doctor::Args),
+    Vm(vm::Args),
+    Share(share::Args),
+    Unshare(unshare::Args),
 }
 
 pub fn run(args: Vec<OsString>) -> i32 {
@@ -78,6 +85,10 @@ fn dispatch(args: Vec<OsString>) -> Result<i32> {
         Command::Uninstall(a) => uninstall::run(a),
         Command::List(a) => list::run(a),
         Command::Init(a) => init::run(a),
+        Command::Doctor(a) => doctor::run(a),
+        Command::Vm(a) => vm::run(a),
+        Command::Share(a) => share::run(a),
+        Command::Unshare(a) => unshare::run(a),
     }
 }
 

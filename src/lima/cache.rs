@@ -129,7 +129,7 @@ pub fn instance(limactl: &Path, vm: &str, dir: &Path) -> Result<Instance> {
     let yaml_stamp = stamp(&lima_yaml);
     if yaml_stamp == b"absent" {
         return Err(Failure::cannot_run(format!(
-            "VM `{vm}` does not exist (no {}); create it with `limactl create --name={vm}`, or pick another VM with SHIMCTL_VM or `vm` in the config",
+            "VM `{vm}` does not exist (no {}); create it with `shimctl vm create`, or pick another VM with SHIMCTL_VM or `vm` in the config",
             lima_yaml.display()
         )));
     }
@@ -154,7 +154,7 @@ pub fn instance(limactl: &Path, vm: &str, dir: &Path) -> Result<Instance> {
         return Ok(instance);
     }
 
-    let instance = instance::query(limactl, vm)?;
+    let instance = instance::query(limactl, vm)?.instance;
     if let Some(file) = file {
         let value = encode(&instance);
         let fields: Vec<&[u8]> = key.iter().chain(value.iter()).map(Vec::as_slice).collect();

@@ -25,8 +25,18 @@ pub struct Instance {
     pub guest_home: Option<String>,
 }
 
+/// What `limactl list --json` says beyond what the shim caches.
+#[derive(Clone, Debug)]
+pub struct Listed {
+    pub instance: Instance,
+    /// Running, Stopped or Broken.
+    pub status: String,
+}
+
 #[derive(Deserialize)]
 struct ListEntry {
+    #[serde(default)]
+    status: String,
     #[serde(default)]
     config: Option<ListConfig>,
 }
@@ -63,7 +73,7 @@ fn expand_tilde(path: &str) -> PathBuf {
 }
 
 /// Parses the first JSON object of `limactl list --json NAME` output.
-pub fn parse_list_json(text: &str) -> std::result::Result<Instance, String> {
+pub fn parse_list_json(text: &str) -> std::result::Result<Listed, String> {
     let first = text
         .lines()
         .find(|l| !l.trim().is_empty())
@@ -89,14 +99,17 @@ pub fn parse_list_json(text: &str) -> std::result::Result<Instance, String> {
             }
         })
         .collect();
-    Ok(Instance {
-        mounts,
-        guest_home: config.user.and_then(|u| u.home),
+    Ok(Listed {
+        instance: Instance {
+            mounts,
+            guest_home: config.user.and_then(|u| u.home),
+        },
+        status: entry.status,
     })
 }
 
 /// Asks limactl (a process: only when the cache is cold, and in `shimctl` commands).
-pub fn query(limactl: &Path, vm: &str) -> Result<Instance> {
+pub fn query(limactl: &Path, vm: &str) -> Result<Listed> {
     let out = Command::new(limactl)
         .args(["list", "--json", vm])
         .stdin(Stdio::null())
@@ -125,7 +138,9 @@ mod tests {
     fn reads_mounts_and_user() {
         let json = r#"{"name":"sandbox","status":"Running","config":{"mounts":[{"location":"/Users/me/Projects","mountPoint":"/Users/me/Projects","writable":true},{"location":"/opt/skills","mountPoint":"/home/me.linux/.claude/skills","writable":false}],"user":{"name":"me","home":"/home/me.linux","shell":"/bin/bash"}}}
 {"name":"other"}"#;
-        let i = parse_list_json(json).unwrap();
+        let listed = parse_list_json(json).unwrap();
+        assert_eq!(listed.status, "Running");
+        let i = listed.instance;
         assert_eq!(i.mounts.len(), 2);
         assert_eq!(i.mounts[0].location, PathBuf::from("/Users/me/Projects"));
         assert!(i.mounts[0].writable);
@@ -139,7 +154,9 @@ mod tests {
 
     #[test]
     fn missing_mount_point_defaults_to_location() {
-        let i = parse_list_json(r#"{"config":{"mounts":[{"location":"/srv/x"}]}}"#).unwrap();
+        let i = parse_list_json(r#"{"config":{"mounts":[{"location":"/srv/x"}]}}"#)
+            .unwrap()
+            .instance;
         assert_eq!(i.mounts[0].mount_point, PathBuf::from("/srv/x"));
         assert!(!i.mounts[0].writable);
     }

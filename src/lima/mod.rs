@@ -4,6 +4,7 @@
 
 pub mod cache;
 pub mod command;
+pub mod control;
 pub mod instance;
 pub mod version;
 
@@ -12,7 +13,7 @@ use std::path::{Path, PathBuf};
 use crate::error::{Failure, Result};
 use crate::locations;
 
-pub use instance::{Instance, Mount};
+pub use instance::{Instance, Listed, Mount};
 pub use version::Version;
 
 pub const INSTALL_HINT: &str = "install Lima 2.0 or newer (macOS: `brew install lima`; Linux: https://lima-vm.io/docs/installation/)";
@@ -67,6 +68,11 @@ pub fn checked_version(limactl: &Path) -> Result<Version> {
         )));
     }
     Ok(version)
+}
+
+/// Whether the instance exists (its lima.yaml does), without asking limactl.
+pub fn exists(vm: &str) -> Result<bool> {
+    Ok(instance_dir(vm)?.join("lima.yaml").exists())
 }
 
 /// Everything the shim needs to know about the VM, from the cache when nothing changed.

@@ -1,0 +1,294 @@
+//! `shimctl doctor`: checks every piece between typing `claude` and the agent running in the
+//! VM, one line each, with the command that fixes what fails. Reports, never crashes, when
+//! pieces are missing.
+
+use std::path::{Path, PathBuf};
+
+use argh::FromArgs;
+
+use super::install::DEFAULT_AGENTS;
+use crate::config::{self, Loaded};
+use crate::error::Result;
+use crate::lima::{self, Listed, control};
+use crate::locations;
+use crate::paths;
+use crate::quote::sh_quote;
+use crate::shims::{self, Slot, Standing};
+
+/// Check the set-up: Lima, the VM, sharing, the shims on PATH, the agents inside the VM.
+#[derive(FromArgs)]
+#[argh(subcommand, name = "doctor")]
+pub struct Args {}
+
+#[derive(Default)]
+struct Report {
+    failed: bool,
+}
+
+impl Report {
+    fn ok(&mut self, text: impl AsRef<str>) {
+        println!("✓ {}", text.as_ref());
+    }
+
+    fn fail(&mut self, text: impl AsRef<str>, fix: impl AsRef<str>) {
+        self.failed = true;
+        println!("✗ {} (fix: {})", text.as_ref(), fix.as_ref());
+    }
+
+    fn warn(&mut self, text: impl AsRef<str>, fix: impl AsRef<str>) {
+        println!("! {} (fix: {})", text.as_ref(), fix.as_ref());
+    }
+}
+
+const SECRETS: &[&str] = &[
+    ".ssh",
+    ".aws",
+    ".gnupg",
+    ".config/gh",
+    ".netrc",
+    ".docker/config.json",
+];
+
+/// What sharing `dir` hands the agent that it should not have: the whole home, and any of
+/// the usual credential files and directories inside it.
+pub fn exposed_secrets(dir: &Path) -> Vec<String> {
+    let mut found = Vec::new();
+    if let Some(home) = locations::home().map(|h| shims::canonical(&h))
+        && home.starts_with(dir)
+    {
+        found.push(format!("the whole home directory {}", home.display()));
+    }
+    found.extend(
+        SECRETS
+            .iter()
+            .filter(|s| dir.join(s).exists())
+            .map(|s| s.to_string()),
+    );
+    found
+}
+
+pub fn run(_: Args) -> Result<i32> {
+    let mut r = Report::default();
+    let loaded = match config::load() {
+        Ok(l) => {
+            match &l.path {
+                Some(p) if p.exists() => r.ok(format!("config {} is valid", p.display())),
+                _ => r.ok("no config file: defaults apply"),
+            }
+            l
+        }
+        Err(f) => {
+            r.fail(f.message, "edit the file at the line named");
+            Loaded::default()
+        }
+    };
+    let vm = loaded
+        .vm_for(None)
+        .unwrap_or_else(|_| config::DEFAULT_VM.into());
+    let listed = check_lima(&mut r, &loaded, &vm);
+    if let Some((_, listed)) = &listed {
+        check_shares(&mut r, &vm, listed);
+    }
+    let agents = check_shims(&mut r);
+    match &listed {
+        Some((limactl, l)) if l.status == "Running" => check_guest(&mut r, limactl, &vm, &agents),
+        Some(_) => r.warn(
+            format!("VM `{vm}` is not running, so the agents and git inside it were not checked"),
+            "shimctl vm start, then shimctl doctor",
+        ),
+        None => {}
+    }
+    Ok(if r.failed { 1 } else { 0 })
+}
+
+/// limactl, its version, and the VM; the VM as Lima lists it when all is well.
+fn check_lima(r: &mut Report, loaded: &Loaded, vm: &str) -> Option<(PathBuf, Listed)> {
+    let limactl = match lima::find_limactl(loaded.limactl()) {
+        Ok(p) => p,
+        Err(f) => {
+            r.fail(
+                f.message,
+                "brew install lima (macOS), or https://lima-vm.io/docs/installation/",
+            );
+            return None;
+        }
+    };
+    match lima::checked_version(&limactl) {
+        Ok(v) => r.ok(format!("limactl {v} ({})", limactl.display())),
+        Err(f) => {
+            r.fail(f.message, "brew upgrade lima");
+            return None;
+        }
+    }
+    if !lima::exists(vm).unwrap_or(false) {
+        r.fail(format!("VM `{vm}` does not exist"), "shimctl vm create");
+        return None;
+    }
+    let listed = match lima::instance::query(&limactl, vm) {
+        Ok(l) => l,
+        Err(f) => {
+            r.fail(f.message, format!("limactl list {vm}"));
+            return None;
+        }
+    };
+    match listed.status.as_str() {
+        "Running" => r.ok(format!("VM `{vm}` is running")),
+        s if loaded.start() => r.ok(format!(
+            "VM `{vm}` is {s}; typing an agent's name starts it"
+        )),
+        s => r.fail(
+            format!("VM `{vm}` is {s} and the config says start = false"),
+            "shimctl vm start",
+        ),
+    }
+    Some((limactl, listed))
+}
+
+fn check_shares(r: &mut Report, vm: &str, listed: &Listed) {
+    let mounts = &listed.instance.mounts;
+    match std::env::current_dir() {
+        Ok(cwd) => match paths::guest_dir(&cwd, mounts) {
+            Some((guest, m)) if m.writable => r.ok(format!(
+                "{} is shared, writable, at {}",
+                cwd.display(),
+                guest.display()
+            )),
+            Some((guest, m)) => r.warn(
+                format!(
+                    "{} is shared read-only at {}: agents cannot write there",
+                    cwd.display(),
+                    guest.display()
+                ),
+                format!(
+                    "shimctl unshare {0} && shimctl share {0}",
+                    sh_quote(m.location.as_os_str().as_encoded_bytes())
+                ),
+            ),
+            None => r.fail(
+                format!("{} is not shared with VM `{vm}`", cwd.display()),
+                "shimctl share .",
+            ),
+        },
+        Err(e) => r.fail(
+            format!("cannot read the current directory: {e}"),
+            "cd to a project",
+        ),
+    }
+    for m in mounts {
+        let exposed = exposed_secrets(&m.resolved);
+        if !exposed.is_empty() {
+            r.warn(
+                format!(
+                    "VM `{vm}` shares {}, which exposes {} to the agent",
+                    m.location.display(),
+                    exposed.join(", ")
+                ),
+                format!(
+                    "shimctl unshare {}, then share project directories only",
+                    sh_quote(m.location.as_os_str().as_encoded_bytes())
+                ),
+            );
+        }
+    }
+}
+
+/// The shim directory and, per shim, whether it wins on PATH. Returns the agents' programs.
+fn check_shims(r: &mut Report) -> Vec<String> {
+    let (Ok(me), Ok(dir)) = (shims::me(), shims::shim_dir(None)) else {
+        r.fail(
+            "cannot find the shimctl binary or the shim directory",
+            "set HOME",
+        );
+        return DEFAULT_AGENTS.iter().map(|s| s.to_string()).collect();
+    };
+    let mut names: Vec<String> = std::fs::read_dir(&dir)
+        .map(|entries| {
+            entries
+                .filter_map(|e| e.ok()?.file_name().into_string().ok())
+                .collect()
+        })
+        .unwrap_or_default();
+    names.retain(|n| matches!(shims::inspect(&dir.join(n), &me), Slot::Ours));
+    names.sort();
+    if names.is_empty() {
+        r.fail(format!("no shims in {}", dir.display()), "shimctl install");
+        return DEFAULT_AGENTS.iter().map(|s| s.to_string()).collect();
+    }
+    r.ok(format!(
+        "shim directory {} holds {}",
+        dir.display(),
+        names.join(", ")
+    ));
+    for name in &names {
+        match shims::standing(name, &me) {
+            Standing::First => r.ok(format!("`{name}` on PATH is the shim")),
+            Standing::Shadowed(p) => r.fail(
+                format!("`{name}` on PATH is {}, not the shim", p.display()),
+                shims::init_advice(),
+            ),
+            Standing::NotOnPath => r.fail(
+                format!("{} is not on PATH", dir.display()),
+                shims::init_advice(),
+            ),
+        }
+    }
+    let loaded = config::load().unwrap_or_default();
+    names
+        .iter()
+        .map(|n| {
+            loaded
+                .agent(n)
+                .map(|a| a.program_file_name().to_string())
+                .unwrap_or(n.clone())
+        })
+        .collect()
+}
+
+const GUEST_PROBE: &str = r#"for a in "$@"; do printf 'agent\t%s\t%s\n' "$a" "$(command -v -- "$a" || true)"; done
+printf 'git\tuser.name\t%s\n' "$(git config --global user.name || true)"
+printf 'git\tuser.email\t%s\n' "$(git config --global user.email || true)""#;
+
+fn install_hint(vm: &str, program: &str) -> String {
+    match program {
+        "claude" => {
+            format!("limactl shell {vm} bash -c 'curl -fsSL https://claude.ai/install.sh | bash'")
+        }
+        "codex" => format!("limactl shell {vm} npm install --global @openai/codex"),
+        "opencode" => format!("limactl shell {vm} npm install --global opencode-ai"),
+        _ => format!("install {program} inside the VM (limactl shell {vm})"),
+    }
+}
+
+fn check_guest(r: &mut Report, limactl: &Path, vm: &str, programs: &[String]) {
+    let mut command = vec!["bash", "-c", GUEST_PROBE, "shimctl-doctor"];
+    command.extend(programs.iter().map(String::as_str));
+    let Some(out) = control::guest_output(limactl, vm, &command) else {
+        r.fail(
+            format!("cannot run a command in VM `{vm}`"),
+            format!("limactl shell {vm}, and see Lima's error"),
+        );
+        return;
+    };
+    let mut git = Vec::new();
+    for line in out.lines() {
+        let mut fields = line.splitn(3, '\t');
+        match (fields.next(), fields.next(), fields.next()) {
+            (Some("agent"), Some(name), Some("")) => r.fail(
+                format!("{name} is not installed in VM `{vm}`"),
+                install_hint(vm, name),
+            ),
+            (Some("agent"), Some(name), Some(path)) => {
+                r.ok(format!("{name} is installed in the VM ({path})"))
+            }
+            (Some("git"), Some(key), Some("")) => r.fail(
+                format!("git {key} is not set in VM `{vm}`"),
+                format!("limactl shell {vm} git config --global {key} '...'"),
+            ),
+            (Some("git"), Some(_), Some(value)) => git.push(value.to_string()),
+            _ => {}
+        }
+    }
+    if git.len() == 2 {
+        r.ok(format!("git identity in the VM: {} <{}>", git[0], git[1]));
+    }
+}

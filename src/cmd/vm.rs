@@ -1,0 +1,205 @@
+//! `shimctl vm create|start|stop|delete`: the agents VM's life cycle, through limactl.
+
+use std::io::{BufRead, IsTerminal, Write};
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+
+use argh::FromArgs;
+
+use crate::config::{self, Loaded};
+use crate::error::{Failure, Result};
+use crate::lima::{self, control};
+use crate::locations;
+
+/// Our Lima template for an agents VM (install/lima/agent.yaml).
+pub const TEMPLATE: &str = include_str!("../../install/lima/agent.yaml");
+
+/// Create, start, stop or delete the agents VM (the config's `vm`, default `sandbox`).
+#[derive(FromArgs)]
+#[argh(subcommand, name = "vm")]
+pub struct Args {
+    #[argh(subcommand)]
+    command: VmCommand,
+}
+
+#[derive(FromArgs)]
+#[argh(subcommand)]
+enum VmCommand {
+    Create(CreateArgs),
+    Start(StartArgs),
+    Stop(StopArgs),
+    Delete(DeleteArgs),
+}
+
+/// Create the VM from shimctl's template (no host directories shared), start it, and give
+/// it the host's git identity.
+#[derive(FromArgs)]
+#[argh(subcommand, name = "create")]
+struct CreateArgs {
+    /// a Lima template file to use instead of shimctl's
+    #[argh(option)]
+    template: Option<PathBuf>,
+}
+
+/// Start the VM.
+#[derive(FromArgs)]
+#[argh(subcommand, name = "start")]
+struct StartArgs {}
+
+/// Stop the VM.
+#[derive(FromArgs)]
+#[argh(subcommand, name = "stop")]
+struct StopArgs {}
+
+/// Delete the VM (it is disposable: `shimctl vm create` makes a fresh one).
+#[derive(FromArgs)]
+#[argh(subcommand, name = "delete")]
+struct DeleteArgs {
+    /// do not ask for confirmation
+    #[argh(switch)]
+    yes: bool,
+}
+
+/// limactl (checked for version) and the VM name, as every VM command needs them.
+pub fn target(loaded: &Loaded) -> Result<(PathBuf, String)> {
+    let limactl = lima::find_limactl(loaded.limactl())?;
+    lima::checked_version(&limactl)?;
+    Ok((limactl, loaded.vm_for(None)?))
+}
+
+pub fn require_vm(vm: &str) -> Result<()> {
+    if lima::exists(vm)? {
+        Ok(())
+    } else {
+        Err(Failure::with_code(
+            1,
+            format!("VM `{vm}` does not exist; create it with `shimctl vm create`"),
+        ))
+    }
+}
+
+pub fn run(args: Args) -> Result<i32> {
+    let loaded = config::load()?;
+    let (limactl, vm) = target(&loaded)?;
+    match args.command {
+        VmCommand::Create(a) => create(&limactl, &vm, a.template.as_deref())?,
+        VmCommand::Start(_) => {
+            require_vm(&vm)?;
+            control::run(&limactl, ["start", "--tty=false", &vm])?;
+        }
+        VmCommand::Stop(_) => {
+            require_vm(&vm)?;
+            control::run(&limactl, ["stop", "--tty=false", &vm])?;
+        }
+        VmCommand::Delete(a) => {
+            require_vm(&vm)?;
+            if !a.yes && !confirm_delete(&vm)? {
+                println!("left VM `{vm}` as it is");
+                return Ok(1);
+            }
+            control::run(&limactl, ["delete", "--tty=false", "--force", &vm])?;
+            println!("deleted VM `{vm}`; `shimctl vm create` makes a fresh one");
+        }
+    }
+    Ok(0)
+}
+
+fn confirm_delete(vm: &str) -> Result<bool> {
+    let stdin = std::io::stdin();
+    if !stdin.is_terminal() {
+        return Err(Failure::with_code(
+            1,
+            format!("deleting VM `{vm}` needs confirmation: run it in a terminal, or pass --yes"),
+        ));
+    }
+    eprint!(
+        "Delete VM `{vm}`? It is disposable (`shimctl vm create` makes a fresh one), but what lives only inside it is lost: agent logins, files outside shared directories. [y/N] "
+    );
+    let _ = std::io::stderr().flush();
+    let mut answer = String::new();
+    stdin
+        .lock()
+        .read_line(&mut answer)
+        .map_err(|e| Failure::with_code(1, e.to_string()))?;
+    Ok(matches!(answer.trim(), "y" | "Y" | "yes"))
+}
+
+fn create(limactl: &Path, vm: &str, template: Option<&Path>) -> Result<()> {
+    if lima::exists(vm)? {
+        return Err(Failure::with_code(
+            1,
+            format!(
+                "VM `{vm}` already exists; to start over: shimctl vm delete, then shimctl vm create"
+            ),
+        ));
+    }
+    let template = match template {
+        Some(t) if t.is_file() => t.to_path_buf(),
+        Some(t) => {
+            return Err(Failure::with_code(
+                1,
+                format!("template {} is not a file", t.display()),
+            ));
+        }
+        None => write_embedded_template()?,
+    };
+    // --mount-none: whatever the template or Lima's defaults say, no host directory is shared.
+    control::run(
+        limactl,
+        [
+            "create".as_ref(),
+            "--tty=false".as_ref(),
+            format!("--name={vm}").as_ref(),
+            "--mount-none".as_ref(),
+            template.as_os_str(),
+        ],
+    )?;
+    control::run(limactl, ["start", "--tty=false", vm])?;
+    copy_git_identity(limactl, vm);
+    println!("VM `{vm}` is ready; share a project with it: cd ~/Projects && shimctl share .");
+    Ok(())
+}
+
+fn write_embedded_template() -> Result<PathBuf> {
+    let dir = locations::cache_dir()
+        .ok_or_else(|| Failure::with_code(1, "cannot place the cache directory: set HOME"))?;
+    let path = dir.join("agent.yaml");
+    std::fs::create_dir_all(&dir)
+        .and_then(|_| std::fs::write(&path, TEMPLATE))
+        .map_err(|e| Failure::with_code(1, format!("cannot write {}: {e}", path.display())))?;
+    Ok(path)
+}
+
+fn host_git(key: &str) -> Option<String> {
+    let out = Command::new("git")
+        .args(["config", "--get", key])
+        .stderr(Stdio::null())
+        .output()
+        .ok()?;
+    let value = String::from_utf8(out.stdout).ok()?.trim().to_string();
+    (out.status.success() && !value.is_empty()).then_some(value)
+}
+
+/// Name and email only: commits made in the VM carry the user's identity, nothing secret
+/// (no credentials, no signing keys) is copied.
+fn copy_git_identity(limactl: &Path, vm: &str) {
+    for key in ["user.name", "user.email"] {
+        match host_git(key) {
+            Some(value) => {
+                match control::guest_output(
+                    limactl,
+                    vm,
+                    &["git", "config", "--global", key, &value],
+                ) {
+                    Some(_) => println!("set git {key} in the VM to the host's: {value}"),
+                    None => println!(
+                        "could not set git {key} in the VM; set it there with: git config --global {key} ..."
+                    ),
+                }
+            }
+            None => println!(
+                "the host has no git {key}; set it in the VM with: git config --global {key} ..."
+            ),
+        }
+    }
+}

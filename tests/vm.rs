@@ -1,0 +1,432 @@
+//! The VM side: `shimctl vm`, `share`/`unshare`, `doctor`, and the Lima template.
+
+mod common;
+
+use std::path::PathBuf;
+use std::process::Output;
+
+use common::*;
+use yaml_rust2::{Yaml, YamlLoader};
+
+const TEMPLATE: &str = include_str!("../install/lima/agent.yaml");
+
+fn with_git_identity(w: &World) {
+    std::fs::write(
+        w.home.join(".gitconfig"),
+        "[user]\n\tname = Ada Lovelace\n\temail = ada@example.com\n",
+    )
+    .unwrap();
+}
+
+fn shimctl(w: &World, args: &[&str]) -> Output {
+    w.shimctl()
+        .args(args)
+        .env("GIT_CONFIG_NOSYSTEM", "1")
+        .env("FAKE_LIMA_GUEST_HOME", &w.guest_home)
+        .output()
+        .unwrap()
+}
+
+fn lima_yaml(w: &World, vm: &str) -> serde_json::Value {
+    serde_json::from_slice(&std::fs::read(w.lima_home.join(vm).join("lima.yaml")).unwrap()).unwrap()
+}
+
+#[test]
+fn template_is_yaml_with_the_pieces_we_promise() {
+    let docs = YamlLoader::load_from_str(TEMPLATE).expect("install/lima/agent.yaml parses");
+    let t = &docs[0];
+    let bases: Vec<&str> = t["base"]
+        .as_vec()
+        .unwrap()
+        .iter()
+        .filter_map(Yaml::as_str)
+        .collect();
+    assert!(
+        bases.iter().any(|b| b.ends_with("docker")),
+        "based on Lima's docker template: {bases:?}"
+    );
+    assert_eq!(t["cpus"].as_i64(), Some(4));
+    assert_eq!(t["memory"].as_str(), Some("4GiB"));
+    assert_eq!(t["disk"].as_str(), Some("60GiB"));
+    assert_eq!(
+        t["mounts"].as_vec().map(Vec::len),
+        Some(0),
+        "no host mounts"
+    );
+    let scripts: String = t["provision"]
+        .as_vec()
+        .unwrap()
+        .iter()
+        .map(|p| p["script"].as_str().unwrap().to_string())
+        .collect();
+    for piece in [
+        "git",
+        "build-essential",
+        "mise",
+        "claude.ai/install.sh",
+        "@openai/codex",
+        "opencode-ai",
+    ] {
+        assert!(scripts.contains(piece), "provisioning installs {piece}");
+    }
+    let user = t["provision"]
+        .as_vec()
+        .unwrap()
+        .iter()
+        .find(|p| p["mode"].as_str() == Some("user"));
+    assert!(user.is_some(), "agents are installed for the guest user");
+}
+
+#[test]
+fn vm_create_uses_our_template_shares_nothing_and_copies_git_identity() {
+    let w = World::new();
+    with_git_identity(&w);
+    let out = w
+        .shimctl()
+        .args(["vm", "create"])
+        .env("SHIMCTL_VM", "agents")
+        .env("GIT_CONFIG_NOSYSTEM", "1")
+        .env("FAKE_LIMA_GUEST_HOME", &w.guest_home)
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", stderr(&out));
+    let dir = w.lima_home.join("agents");
+    assert_eq!(
+        std::fs::read_to_string(dir.join("template.yaml")).unwrap(),
+        TEMPLATE
+    );
+    assert_eq!(
+        lima_yaml(&w, "agents")["mounts"],
+        serde_json::json!([]),
+        "created with --mount-none"
+    );
+    assert!(
+        stderr(&out).contains("Starting the instance agents"),
+        "Lima's progress streams through"
+    );
+    let git = std::fs::read_to_string(w.guest_home.join(".gitconfig")).unwrap();
+    assert!(
+        git.contains("Ada Lovelace") && git.contains("ada@example.com"),
+        "{git}"
+    );
+
+    let out = w
+        .shimctl()
+        .args(["vm", "create"])
+        .env("SHIMCTL_VM", "agents")
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    assert!(stderr(&out).contains("already exists"), "{}", stderr(&out));
+}
+
+#[test]
+fn vm_create_from_a_template_file() {
+    let w = World::new();
+    let file = w.root.join("mine.yaml");
+    std::fs::write(&file, "base: template:default\n").unwrap();
+    let out = w
+        .shimctl()
+        .args(["vm", "create", "--template"])
+        .arg(&file)
+        .env("SHIMCTL_VM", "mine")
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert_eq!(
+        std::fs::read_to_string(w.lima_home.join("mine/template.yaml")).unwrap(),
+        "base: template:default\n"
+    );
+    assert_eq!(lima_yaml(&w, "mine")["mounts"], serde_json::json!([]));
+    assert!(
+        stdout(&out).contains("the host has no git user.name"),
+        "{}",
+        stdout(&out)
+    );
+}
+
+#[test]
+fn vm_start_stop_delete() {
+    let w = World::new();
+    let status = |w: &World| w.lima_home.join("sandbox/ha.pid").exists();
+    assert!(shimctl(&w, &["vm", "stop"]).status.success());
+    assert!(!status(&w));
+    assert!(shimctl(&w, &["vm", "start"]).status.success());
+    assert!(status(&w));
+    let out = shimctl(&w, &["vm", "delete"]);
+    assert_eq!(
+        out.status.code(),
+        Some(1),
+        "no terminal and no --yes: refused"
+    );
+    assert!(stderr(&out).contains("--yes"));
+    assert!(w.lima_home.join("sandbox").exists());
+    assert!(shimctl(&w, &["vm", "delete", "--yes"]).status.success());
+    assert!(!w.lima_home.join("sandbox").exists());
+    let out = shimctl(&w, &["vm", "start"]);
+    assert!(
+        stderr(&out).contains("shimctl vm create"),
+        "{}",
+        stderr(&out)
+    );
+}
+
+fn set_expressions(w: &World) -> Vec<String> {
+    std::fs::read_to_string(&w.log)
+        .unwrap_or_default()
+        .lines()
+        .filter_map(|l| {
+            serde_json::from_str::<serde_json::Value>(l)
+                .ok()?
+                .get("set")?
+                .as_str()
+                .map(String::from)
+        })
+        .collect()
+}
+
+#[test]
+fn share_and_unshare_an_awkward_path_round_trip() {
+    let w = World::new();
+    let awkward = w.root.join("My Work, \"odd\" it's \\ ü");
+    std::fs::create_dir_all(&awkward).unwrap();
+
+    let out = w.shim("claude").current_dir(&awkward).output().unwrap();
+    assert_eq!(out.status.code(), Some(125));
+    assert!(stderr(&out).contains("shimctl share ."), "{}", stderr(&out));
+
+    let out = w
+        .shimctl()
+        .current_dir(&awkward)
+        .args(["share", "."])
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert!(
+        stdout(&out).contains("stopping VM `sandbox`"),
+        "a running VM is stopped and started again"
+    );
+    assert!(w.lima_home.join("sandbox/ha.pid").exists(), "running again");
+    let exprs = set_expressions(&w);
+    assert_eq!(exprs.len(), 1);
+    assert!(
+        exprs[0].contains(r#""location": "#) && exprs[0].contains(r#"\"odd\" it's \\ ü"#),
+        "{}",
+        exprs[0]
+    );
+
+    let out = w
+        .shim("claude")
+        .current_dir(&awkward)
+        .arg("x")
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert_eq!(w.record("claude").cwd, awkward);
+
+    let out = w
+        .shimctl()
+        .current_dir(&awkward)
+        .args(["share", "."])
+        .output()
+        .unwrap();
+    assert!(stdout(&out).contains("already shared"), "{}", stdout(&out));
+
+    let out = w.shimctl().arg("unshare").arg(&awkward).output().unwrap();
+    assert!(out.status.success(), "{}", stderr(&out));
+    let out = w.shim("claude").current_dir(&awkward).output().unwrap();
+    assert_eq!(out.status.code(), Some(125), "not shared any more");
+    let mounts = lima_yaml(&w, "sandbox")["mounts"].as_array().unwrap().len();
+    assert_eq!(mounts, 1, "the other share is untouched");
+}
+
+#[test]
+fn share_at_a_guest_path_under_the_guest_home() {
+    let w = World::new();
+    let skills = w.root.join("skills");
+    std::fs::create_dir_all(&skills).unwrap();
+    let guest_skills: PathBuf = w.guest_home.join(".claude/skills");
+    std::fs::create_dir_all(&guest_skills).unwrap();
+    let out = w
+        .shimctl()
+        .arg("share")
+        .arg(&skills)
+        .args(["--at", "~/.claude/skills", "--read-only"])
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", stderr(&out));
+    let yaml = lima_yaml(&w, "sandbox");
+    let m = yaml["mounts"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|m| m["location"] == skills.to_str().unwrap())
+        .unwrap();
+    assert_eq!(m["mountPoint"], guest_skills.to_str().unwrap());
+    assert_eq!(m["writable"], false);
+
+    let out = w
+        .shim("claude")
+        .current_dir(&skills)
+        .arg("x")
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert!(stderr(&out).contains("read-only"));
+    assert_eq!(w.record("claude").cwd, guest_skills);
+}
+
+#[test]
+fn share_refuses_overlaps_and_warns_about_secrets() {
+    let w = World::new();
+    let out = w.shimctl().args(["share", "."]).output().unwrap();
+    assert_eq!(
+        out.status.code(),
+        Some(1),
+        "the project is inside an existing share"
+    );
+    assert!(stderr(&out).contains("overlaps"), "{}", stderr(&out));
+
+    let other = w.root.join("other");
+    std::fs::create_dir_all(other.join(".ssh")).unwrap();
+    let out = w.shimctl().arg("share").arg(&other).output().unwrap();
+    assert!(out.status.success());
+    assert!(stderr(&out).contains("exposes .ssh"), "{}", stderr(&out));
+}
+
+fn doctor(cmd: &mut std::process::Command) -> (i32, String) {
+    let out = cmd
+        .arg("doctor")
+        .env("GIT_CONFIG_NOSYSTEM", "1")
+        .output()
+        .unwrap();
+    assert!(!stderr(&out).contains("panicked"), "{}", stderr(&out));
+    (out.status.code().unwrap(), stdout(&out))
+}
+
+fn line_with<'a>(text: &'a str, needle: &str) -> &'a str {
+    text.lines()
+        .find(|l| l.contains(needle))
+        .unwrap_or_else(|| panic!("no line with {needle:?} in\n{text}"))
+}
+
+fn healthy() -> World {
+    let w = World::new();
+    std::fs::write(
+        w.guest_home.join(".gitconfig"),
+        "[user]\n\tname = Ada\n\temail = ada@example.com\n",
+    )
+    .unwrap();
+    w
+}
+
+#[test]
+fn doctor_passes_when_all_is_well() {
+    let w = healthy();
+    let (code, text) = doctor(&mut w.shimctl());
+    assert_eq!(code, 0, "{text}");
+    assert!(text.lines().all(|l| l.starts_with('✓')), "{text}");
+    assert!(line_with(&text, "limactl 2.2.0").starts_with('✓'));
+    assert!(line_with(&text, "is shared, writable").starts_with('✓'));
+    assert!(line_with(&text, "claude is installed in the VM").starts_with('✓'));
+    assert!(line_with(&text, "git identity in the VM: Ada <ada@example.com>").starts_with('✓'));
+}
+
+#[test]
+fn doctor_names_each_fault_with_its_fix() {
+    let w = healthy();
+    let (code, text) = doctor(
+        w.shimctl()
+            .env("PATH", format!("{}:/usr/bin:/bin", w.shims.display())),
+    );
+    assert_eq!(code, 1);
+    assert!(
+        line_with(&text, "limactl not found").contains("fix: brew install lima"),
+        "{text}"
+    );
+
+    let (code, text) = doctor(w.shimctl().env("SHIMCTL_VM", "nope"));
+    assert_eq!(code, 1);
+    assert!(
+        line_with(&text, "VM `nope` does not exist").ends_with("(fix: shimctl vm create)"),
+        "{text}"
+    );
+
+    let elsewhere = w.root.join("elsewhere");
+    std::fs::create_dir_all(&elsewhere).unwrap();
+    let (code, text) = doctor(w.shimctl().current_dir(&elsewhere));
+    assert_eq!(code, 1);
+    assert!(
+        line_with(&text, "is not shared").ends_with("(fix: shimctl share .)"),
+        "{text}"
+    );
+
+    let host_bin = w.root.join("host-bin");
+    std::fs::create_dir_all(&host_bin).unwrap();
+    w.write_exec(&host_bin.join("codex"), "#!/bin/sh\n");
+    let path = format!(
+        "{}:{}:{}:/usr/bin:/bin",
+        host_bin.display(),
+        w.shims.display(),
+        w.lima_bin.display()
+    );
+    let (code, text) = doctor(w.shimctl().env("PATH", &path).env("SHELL", "/usr/bin/fish"));
+    assert_eq!(code, 1);
+    assert!(
+        line_with(&text, "`codex` on PATH is").contains("shimctl init fish | source"),
+        "{text}"
+    );
+
+    std::fs::remove_file(w.guest_bin.join("opencode")).unwrap();
+    std::fs::remove_file(w.guest_home.join(".gitconfig")).unwrap();
+    let (code, text) = doctor(&mut w.shimctl());
+    assert_eq!(code, 1);
+    assert!(
+        line_with(&text, "opencode is not installed in VM")
+            .contains("npm install --global opencode-ai"),
+        "{text}"
+    );
+    assert!(
+        line_with(&text, "git user.name is not set").starts_with('✗'),
+        "{text}"
+    );
+
+    w.write_config("vm = 3\n");
+    let (code, text) = doctor(&mut w.shimctl());
+    assert_eq!(code, 1);
+    assert!(line_with(&text, "line 1").starts_with('✗'), "{text}");
+}
+
+#[test]
+fn doctor_warns_about_shared_secrets_and_a_stopped_vm() {
+    let w = healthy();
+    std::fs::create_dir_all(w.home.join(".aws")).unwrap();
+    w.make_vm("sandbox", &[(&w.home, None, true)]);
+    w.set_running("sandbox", false);
+    let (code, text) = doctor(&mut w.shimctl());
+    assert_eq!(code, 0, "warnings do not fail: {text}");
+    let secrets = line_with(&text, "which exposes");
+    assert!(
+        secrets.starts_with('!')
+            && secrets.contains("the whole home directory")
+            && secrets.contains(".aws"),
+        "{text}"
+    );
+    assert!(
+        line_with(&text, "is Stopped").contains("starts it"),
+        "{text}"
+    );
+    assert!(line_with(&text, "not running").starts_with('!'), "{text}");
+}
+
+#[test]
+fn doctor_reports_a_missing_shim_directory() {
+    let w = healthy();
+    std::fs::remove_dir_all(&w.shims).unwrap();
+    let (code, text) = doctor(&mut w.shimctl());
+    assert_eq!(code, 1);
+    assert!(
+        line_with(&text, "no shims in").ends_with("(fix: shimctl install)"),
+        "{text}"
+    );
+}
