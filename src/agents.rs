@@ -19,6 +19,14 @@ struct Builtin {
     env: &'static [&'static str],
 }
 
+/// Agents that talk to several model providers take any of their keys.
+const MULTI_PROVIDER_KEYS: &[&str] = &[
+    "ANTHROPIC_API_KEY",
+    "OPENAI_API_KEY",
+    "GEMINI_API_KEY",
+    "OPENROUTER_API_KEY",
+];
+
 const HELP_VERSION: [&str; 4] = ["-h", "--help", "-V", "--version"];
 
 const BUILTINS: &[Builtin] = &[
@@ -155,12 +163,7 @@ const BUILTINS: &[Builtin] = &[
         ],
         skip_flags: &["-h", "--help", "-v", "--version"],
         value_flags: &[],
-        env: &[
-            "ANTHROPIC_API_KEY",
-            "OPENAI_API_KEY",
-            "GEMINI_API_KEY",
-            "OPENROUTER_API_KEY",
-        ],
+        env: MULTI_PROVIDER_KEYS,
     },
     Builtin {
         name: "gemini",
@@ -217,12 +220,7 @@ const BUILTINS: &[Builtin] = &[
         skip_subcommands: &[],
         skip_flags: &["-h", "--help", "--version", "--yes-always"],
         value_flags: &[],
-        env: &[
-            "ANTHROPIC_API_KEY",
-            "OPENAI_API_KEY",
-            "GEMINI_API_KEY",
-            "OPENROUTER_API_KEY",
-        ],
+        env: MULTI_PROVIDER_KEYS,
     },
     Builtin {
         name: "amp",

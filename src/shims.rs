@@ -85,6 +85,26 @@ pub fn inspect(link: &Path, me: &Me) -> Slot {
     }
 }
 
+/// The names in a shim directory, sorted (none when it does not exist).
+pub fn entry_names(dir: &Path) -> Vec<String> {
+    let mut names: Vec<String> = std::fs::read_dir(dir)
+        .map(|entries| {
+            entries
+                .filter_map(|e| e.ok()?.file_name().into_string().ok())
+                .collect()
+        })
+        .unwrap_or_default();
+    names.sort();
+    names
+}
+
+/// The shims in a directory: entries that are ours.
+pub fn ours(dir: &Path, me: &Me) -> Vec<String> {
+    let mut names = entry_names(dir);
+    names.retain(|n| matches!(inspect(&dir.join(n), me), Slot::Ours));
+    names
+}
+
 /// The first executable `name` on PATH, as a shell would pick it.
 pub fn first_on_path(name: &str) -> Option<PathBuf> {
     locations::path_dirs()

@@ -189,3 +189,10 @@ fn installing_an_unknown_agent_is_refused() {
     assert_eq!(code, 2);
     assert!(out.contains("`clod` is not an agent"), "{out}");
 }
+
+#[test]
+fn version_flag_prints_the_version() {
+    let out = std::process::Command::new(SHIMCTL).arg("--version").output().unwrap();
+    assert!(out.status.success());
+    assert_eq!(stdout(&out), format!("shimctl {}\n", env!("CARGO_PKG_VERSION")));
+}

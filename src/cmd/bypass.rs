@@ -14,19 +14,10 @@ use crate::host;
 pub struct Args {
     /// the agent, e.g. claude
     #[argh(positional)]
-    agent: String,
+    pub(super) agent: String,
     /// its arguments, passed unchanged
     #[argh(positional, greedy)]
-    args: Vec<String>,
-}
-
-impl Args {
-    pub fn raw(&self) -> Vec<OsString> {
-        std::iter::once(&self.agent)
-            .chain(&self.args)
-            .map(OsString::from)
-            .collect()
-    }
+    pub(super) args: Vec<String>,
 }
 
 pub fn run(mut args: Vec<OsString>) -> Result<i32> {

@@ -13,7 +13,7 @@ use crate::lima::{self, Listed, control};
 use crate::locations;
 use crate::paths;
 use crate::quote::sh_quote;
-use crate::shims::{self, Slot, Standing};
+use crate::shims::{self, Standing};
 
 /// Check the set-up: Lima, the VM, sharing, the shims on PATH, the agents inside the VM.
 #[derive(FromArgs)]
@@ -201,15 +201,7 @@ fn check_shims(r: &mut Report) -> Vec<String> {
         );
         return DEFAULT_AGENTS.iter().map(|s| s.to_string()).collect();
     };
-    let mut names: Vec<String> = std::fs::read_dir(&dir)
-        .map(|entries| {
-            entries
-                .filter_map(|e| e.ok()?.file_name().into_string().ok())
-                .collect()
-        })
-        .unwrap_or_default();
-    names.retain(|n| matches!(shims::inspect(&dir.join(n), &me), Slot::Ours));
-    names.sort();
+    let names = shims::ours(&dir, &me);
     if names.is_empty() {
         r.fail(format!("no shims in {}", dir.display()), "shimctl install");
         return DEFAULT_AGENTS.iter().map(|s| s.to_string()).collect();

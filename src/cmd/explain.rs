@@ -18,19 +18,10 @@ use crate::shim;
 pub struct Args {
     /// the agent, e.g. claude
     #[argh(positional)]
-    agent: String,
+    pub(super) agent: String,
     /// the arguments you would give it
     #[argh(positional, greedy)]
-    args: Vec<String>,
-}
-
-impl Args {
-    pub fn raw(&self) -> Vec<OsString> {
-        std::iter::once(&self.agent)
-            .chain(&self.args)
-            .map(OsString::from)
-            .collect()
-    }
+    pub(super) args: Vec<String>,
 }
 
 pub fn run(args: &[OsString]) -> Result<i32> {

@@ -7,7 +7,7 @@ use argh::FromArgs;
 use crate::config;
 use crate::error::Result;
 use crate::host;
-use crate::shims::{self, Slot, Standing};
+use crate::shims::{self, Standing};
 
 /// List the installed shims: VM, whether each comes first on PATH, the real host program.
 #[derive(FromArgs)]
@@ -22,15 +22,7 @@ pub fn run(args: Args) -> Result<i32> {
     let loaded = config::load()?;
     let me = shims::me()?;
     let dir = shims::shim_dir(args.dir.as_deref())?;
-    let mut names: Vec<String> = std::fs::read_dir(&dir)
-        .map(|entries| {
-            entries
-                .filter_map(|e| e.ok()?.file_name().into_string().ok())
-                .collect()
-        })
-        .unwrap_or_default();
-    names.sort();
-    names.retain(|n| matches!(shims::inspect(&dir.join(n), &me), Slot::Ours));
+    let names = shims::ours(&dir, &me);
     if names.is_empty() {
         println!("no shims in {}; run `shimctl install`", dir.display());
         return Ok(0);

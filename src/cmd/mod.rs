@@ -48,6 +48,10 @@ pub fn run(args: Vec<OsString>) -> i32 {
 }
 
 fn dispatch(args: Vec<OsString>) -> Result<i32> {
+    if args.len() == 1 && (args[0] == "--version" || args[0] == "-V") {
+        println!("shimctl {}", env!("CARGO_PKG_VERSION"));
+        return Ok(0);
+    }
     match args.first().and_then(|a| a.to_str()) {
         Some("explain") if args.len() > 1 && !is_help(&args[1]) => return explain::run(&args[1..]),
         Some("bypass") if args.len() > 1 && !is_help(&args[1]) => {
@@ -79,8 +83,8 @@ fn dispatch(args: Vec<OsString>) -> Result<i32> {
         }
     };
     match cli.command {
-        Command::Explain(a) => explain::run(&a.raw()),
-        Command::Bypass(a) => bypass::run(a.raw()),
+        Command::Explain(a) => explain::run(&agent_and_args(&a.agent, &a.args)),
+        Command::Bypass(a) => bypass::run(agent_and_args(&a.agent, &a.args)),
         Command::Install(a) => install::run(a),
         Command::Uninstall(a) => uninstall::run(a),
         Command::List(a) => list::run(a),
@@ -90,6 +94,14 @@ fn dispatch(args: Vec<OsString>) -> Result<i32> {
         Command::Share(a) => share::run(a),
         Command::Unshare(a) => unshare::run(a),
     }
+}
+
+/// `AGENT ARGS...` as words, for the subcommands that pass an agent's arguments on.
+fn agent_and_args(agent: &str, args: &[String]) -> Vec<OsString> {
+    std::iter::once(agent)
+        .chain(args.iter().map(String::as_str))
+        .map(OsString::from)
+        .collect()
 }
 
 fn is_help(arg: &OsString) -> bool {

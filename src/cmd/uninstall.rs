@@ -23,16 +23,7 @@ pub fn run(args: Args) -> Result<i32> {
     let me = shims::me()?;
     let dir = shims::shim_dir(args.dir.as_deref())?;
     let names: Vec<String> = if args.agents.is_empty() {
-        match std::fs::read_dir(&dir) {
-            Ok(entries) => {
-                let mut names: Vec<String> = entries
-                    .filter_map(|e| e.ok()?.file_name().into_string().ok())
-                    .collect();
-                names.sort();
-                names
-            }
-            Err(_) => Vec::new(),
-        }
+        shims::entry_names(&dir)
     } else {
         args.agents
     };
