@@ -192,7 +192,13 @@ fn installing_an_unknown_agent_is_refused() {
 
 #[test]
 fn version_flag_prints_the_version() {
-    let out = std::process::Command::new(SHIMCTL).arg("--version").output().unwrap();
+    let out = std::process::Command::new(SHIMCTL)
+        .arg("--version")
+        .output()
+        .unwrap();
     assert!(out.status.success());
-    assert_eq!(stdout(&out), format!("shimctl {}\n", env!("CARGO_PKG_VERSION")));
+    assert_eq!(
+        stdout(&out),
+        format!("shimctl {}\n", env!("CARGO_PKG_VERSION"))
+    );
 }

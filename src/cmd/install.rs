@@ -95,13 +95,20 @@ fn replace(link: &Path, target: &Path) -> Result<()> {
         ".{}.shimctl-tmp",
         link.file_name().unwrap_or_default().to_string_lossy()
     ));
+    // Even --force never deletes a directory's contents.
+    if std::fs::symlink_metadata(link).is_ok_and(|m| m.is_dir()) {
+        return Err(Failure::with_code(
+            1,
+            format!(
+                "{} is a directory; move it away yourself, then install again",
+                link.display()
+            ),
+        ));
+    }
     let _ = std::fs::remove_file(&tmp);
     let fail =
         |e: std::io::Error| Failure::with_code(1, format!("cannot link {}: {e}", link.display()));
     std::os::unix::fs::symlink(target, &tmp).map_err(fail)?;
-    if std::fs::symlink_metadata(link).is_ok_and(|m| m.is_dir()) {
-        std::fs::remove_dir_all(link).map_err(fail)?;
-    }
     std::fs::rename(&tmp, link).map_err(fail)
 }
 
