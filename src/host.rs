@@ -1,7 +1,7 @@
 //! Running the host's own program instead of the VM's: on request (`SHIMCTL_BYPASS=1`,
 //! `shimctl bypass`) and inside a Lima guest. The search skips shims (the shim directory
-//! and anything that is the same file as shimctl), and a pid-scoped guard stops a wrapper
-//! that calls back into the shim from looping.
+//! and anything that is the same file as shimctl), and a hop count stops a wrapper that
+//! calls back into the shim from looping.
 
 use std::ffi::{OsStr, OsString};
 use std::os::unix::ffi::{OsStrExt, OsStringExt};
@@ -13,15 +13,16 @@ use crate::locations;
 use crate::shims::{Me, canonical};
 
 pub const BYPASS_VAR: &str = "SHIMCTL_BYPASS";
-/// Set on the program a bypass hands over to, as `PID:HOPS:PATH`. It counts hops only while
-/// each new shim is that very process (it exec'd the shim) or its direct child, so it stays
-/// inert for anything further down: an agent's subshells can run `claude` as often as they
-/// like. Only a program that keeps calling straight back into the shim is stopped.
-pub const GUARD_VAR: &str = "SHIMCTL_BYPASS_PID";
+/// Set on the program a bypass hands over to, as `HOPS:PATH`: how many bypasses are nested
+/// here, and the last program. It never changes which program runs, only how deep bypasses
+/// may nest, so an agent's subshells can run `claude` as often as they like (each at one
+/// level deeper), while a wrapper that calls back into the shim, however indirectly, is
+/// stopped after a few hops instead of looping. It never reaches the VM.
+pub const GUARD_VAR: &str = "SHIMCTL_BYPASS_HOPS";
 /// Forces guest detection (`1` or `0`), for tests and unusual guests.
 pub const IN_GUEST_VAR: &str = "SHIMCTL_IN_GUEST";
-/// Direct re-entries allowed before it counts as a loop: a wrapper that adds flags and calls
-/// the next program is fine, a chain this long is not.
+/// Nesting allowed before it counts as a loop: a wrapper that adds flags and calls the next
+/// program is fine, and so is an agent running itself; a chain this deep is not.
 const MAX_HOPS: u32 = 4;
 
 pub fn bypass_requested() -> bool {
@@ -40,16 +41,14 @@ pub fn in_lima_guest() -> bool {
     }
 }
 
-/// How many bypass hops led straight here, and the program of the last one.
+/// How many bypasses are nested above this process, and the program of the last one.
 fn previous_hops() -> Option<(u32, PathBuf)> {
     let guard = std::env::var_os(GUARD_VAR)?;
-    let mut parts = guard.as_bytes().splitn(3, |&b| b == b':');
-    let pid: u32 = std::str::from_utf8(parts.next()?).ok()?.parse().ok()?;
-    let hops: u32 = std::str::from_utf8(parts.next()?).ok()?.parse().ok()?;
-    let program = PathBuf::from(OsStr::from_bytes(parts.next()?));
-    // SAFETY: getppid cannot fail.
-    let parent = unsafe { libc::getppid() } as u32;
-    (pid == parent || pid == std::process::id()).then_some((hops, program))
+    let (hops, program) = guard
+        .as_bytes()
+        .split_at(guard.as_bytes().iter().position(|&b| b == b':')?);
+    let hops: u32 = std::str::from_utf8(hops).ok()?.parse().ok()?;
+    Some((hops, PathBuf::from(OsStr::from_bytes(&program[1..]))))
 }
 
 /// Directories whose entries are shims, compared both as written and resolved (mise's rule).
@@ -100,7 +99,7 @@ pub fn run_real(program: &str, args: Vec<OsString>) -> Result<std::convert::Infa
             ),
         ));
     };
-    let mut guard = format!("{}:{hops}:", std::process::id()).into_bytes();
+    let mut guard = format!("{hops}:").into_bytes();
     guard.extend_from_slice(path.as_os_str().as_bytes());
     let mut argv = vec![OsString::from(program)];
     argv.extend(args);

@@ -122,6 +122,8 @@ fn a_wrapper_that_calls_back_into_the_shim_ends_fast() {
         "claude \"$@\"",
         "exec claude \"$@\"",
         "claude --more \"$@\"",
+        // A grandchild of the wrapper calls back, not the wrapper itself.
+        "sh -c 'true; claude \"$@\"' sh \"$@\"",
     ] {
         let wrappers = w.root.join("wrappers");
         std::fs::create_dir_all(&wrappers).unwrap();

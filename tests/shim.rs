@@ -275,7 +275,7 @@ fn only_allow_listed_variables_reach_the_agent() {
             .env("GITHUB_TOKEN", "ghp-1")
             .env("LANG", "C.UTF-8")
             .env("LC_ALL", "C.UTF-8")
-            .env("SHIMCTL_BYPASS_PID", "1:1:/x")
+            .env("SHIMCTL_BYPASS_HOPS", "1:/x")
             .output()
             .unwrap();
         assert!(out.status.success(), "{}", stderr(&out));
@@ -293,7 +293,7 @@ fn only_allow_listed_variables_reach_the_agent() {
         "AWS_SECRET_ACCESS_KEY",
         "OPENAI_API_KEY",
         "GITHUB_TOKEN",
-        "SHIMCTL_BYPASS_PID",
+        "SHIMCTL_BYPASS_HOPS",
         "LIMA_SHELLENV_ALLOW",
     ] {
         assert!(!env.contains_key(absent), "{absent} reached the VM");
