@@ -318,20 +318,11 @@ fn nothing_to_forward_means_no_preserve_env() {
     let w = World::new();
     let out = w.shim("claude").arg("x").output().unwrap();
     assert!(out.status.success());
-    let shell = w
-        .limactl_calls()
-        .into_iter()
-        .find(|c| c[0] == "shell")
-        .unwrap();
+    let shell = w.last_shell_call();
     assert!(!shell.contains(&"--preserve-env".to_string()), "{shell:?}");
-    w.clear_log();
     let out = w.shim("claude").arg("x").env("LANG", "C").output().unwrap();
     assert!(out.status.success());
-    let shell = w
-        .limactl_calls()
-        .into_iter()
-        .find(|c| c[0] == "shell")
-        .unwrap();
+    let shell = w.last_shell_call();
     assert!(shell.contains(&"--preserve-env".to_string()), "{shell:?}");
 }
 
@@ -452,8 +443,7 @@ fn vm_is_chosen_by_env_then_agent_then_config() {
     w.make_vm("other", &[(&w.root.join("home"), None, true)]);
     w.make_vm("third", &[(&w.root.join("home"), None, true)]);
     let vm_of_last_run = |w: &World| {
-        let calls = w.limactl_calls();
-        let shell = calls.iter().rev().find(|c| c[0] == "shell").unwrap();
+        let shell = w.last_shell_call();
         let pos = shell.iter().position(|a| a == "claude").unwrap();
         shell[pos - 1].clone()
     };

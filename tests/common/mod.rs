@@ -244,6 +244,15 @@ impl World {
             .collect()
     }
 
+    /// The arguments of the last `limactl shell` call.
+    pub fn last_shell_call(&self) -> Vec<String> {
+        self.limactl_calls()
+            .into_iter()
+            .rev()
+            .find(|c| c[0] == "shell")
+            .expect("limactl shell was called")
+    }
+
     pub fn clear_log(&self) {
         let _ = std::fs::remove_file(&self.log);
     }
