@@ -66,17 +66,12 @@ fn shim_dirs() -> Vec<PathBuf> {
 pub fn find_real_program(name: &str) -> Option<PathBuf> {
     let me = Me::find();
     let skip_dirs = shim_dirs();
-    for dir in locations::path_dirs() {
-        if skip_dirs.iter().any(|s| *s == dir || *s == canonical(&dir)) {
-            continue;
-        }
-        let candidate = dir.join(name);
-        let is_shim = me.as_ref().is_some_and(|me| me.is_same_file(&candidate));
-        if crate::lima::is_executable(&candidate) && !is_shim {
-            return Some(candidate);
-        }
-    }
-    None
+    locations::executables_on_path(Path::new(name)).find(|candidate| {
+        let dir = candidate.parent().unwrap_or(Path::new(""));
+        let in_shim_dir = skip_dirs.iter().any(|s| s == dir || *s == canonical(dir));
+        let is_shim = me.as_ref().is_some_and(|me| me.is_same_file(candidate));
+        !in_shim_dir && !is_shim
+    })
 }
 
 /// Replaces this process with the host's real `program`, arguments untouched.

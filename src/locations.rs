@@ -2,7 +2,7 @@
 //! variables, else dot-directories under the home), so docs and scripts need one answer.
 
 use std::ffi::OsString;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 /// `$HOME` first: a static build cannot always ask NSS, and users expect `HOME=/x cmd` to work.
 pub fn home() -> Option<PathBuf> {
@@ -61,4 +61,17 @@ pub fn path_dirs() -> Vec<PathBuf> {
             }
         })
         .collect()
+}
+
+pub fn is_executable(path: &Path) -> bool {
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::metadata(path).is_ok_and(|m| m.is_file() && m.permissions().mode() & 0o111 != 0)
+}
+
+/// Every executable `name` on PATH, in the order a shell would try them.
+pub fn executables_on_path(name: &Path) -> impl Iterator<Item = PathBuf> + '_ {
+    path_dirs()
+        .into_iter()
+        .map(move |d| d.join(name))
+        .filter(|p| is_executable(p))
 }

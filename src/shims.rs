@@ -105,14 +105,6 @@ pub fn ours(dir: &Path, me: &Me) -> Vec<String> {
     names
 }
 
-/// The first executable `name` on PATH, as a shell would pick it.
-pub fn first_on_path(name: &str) -> Option<PathBuf> {
-    locations::path_dirs()
-        .into_iter()
-        .map(|d| d.join(name))
-        .find(|p| crate::lima::is_executable(p))
-}
-
 pub enum Standing {
     First,
     Shadowed(PathBuf),
@@ -121,7 +113,7 @@ pub enum Standing {
 
 /// Whether typing `name` reaches a shim (any of ours, wherever it lives).
 pub fn standing(name: &str, me: &Me) -> Standing {
-    match first_on_path(name) {
+    match locations::executables_on_path(Path::new(name)).next() {
         Some(p) if me.is_ours(&p) => Standing::First,
         Some(p) => Standing::Shadowed(p),
         None => Standing::NotOnPath,

@@ -29,12 +29,9 @@ pub fn find_limactl(configured: Option<&Path>) -> Result<PathBuf> {
         },
     };
     let found = if wanted.as_os_str().as_encoded_bytes().contains(&b'/') {
-        is_executable(&wanted).then_some(wanted.clone())
+        locations::is_executable(&wanted).then_some(wanted.clone())
     } else {
-        locations::path_dirs()
-            .into_iter()
-            .map(|d| d.join(&wanted))
-            .find(|p| is_executable(p))
+        locations::executables_on_path(&wanted).next()
     };
     found.ok_or_else(|| {
         Failure::cannot_run(format!(
@@ -42,11 +39,6 @@ pub fn find_limactl(configured: Option<&Path>) -> Result<PathBuf> {
             wanted.display()
         ))
     })
-}
-
-pub fn is_executable(path: &Path) -> bool {
-    use std::os::unix::fs::PermissionsExt;
-    std::fs::metadata(path).is_ok_and(|m| m.is_file() && m.permissions().mode() & 0o111 != 0)
 }
 
 /// `$LIMA_HOME/NAME`, or an error when LIMA_HOME cannot be placed.
