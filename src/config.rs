@@ -235,6 +235,14 @@ impl Loaded {
         Some(agent)
     }
 
+    /// The program an agent name stands for (its file name, to look for on the host); a
+    /// name no profile knows stands for itself.
+    pub fn program_for(&self, name: &str) -> String {
+        self.agent(name)
+            .map(|a| a.program_file_name().to_string())
+            .unwrap_or_else(|| name.to_string())
+    }
+
     /// VM for an agent: `$SHIMCTL_VM`, else the agent's `vm`, else the top-level `vm`.
     pub fn vm_for(&self, agent: Option<&Agent>) -> Result<String> {
         if let Some(vm) = std::env::var_os("SHIMCTL_VM").filter(|v| !v.is_empty()) {

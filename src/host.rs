@@ -25,12 +25,23 @@ pub const IN_GUEST_VAR: &str = "SHIMCTL_IN_GUEST";
 /// program is fine, and so is an agent running itself; a chain this deep is not.
 const MAX_HOPS: u32 = 4;
 
-pub fn bypass_requested() -> bool {
+fn bypass_requested() -> bool {
     std::env::var_os(BYPASS_VAR).is_some_and(|v| !v.is_empty() && v != "0")
 }
 
+/// Why an agent runs on this machine instead of in the VM, if it does.
+pub fn runs_here() -> Option<&'static str> {
+    if bypass_requested() {
+        Some("SHIMCTL_BYPASS is set")
+    } else if in_lima_guest() {
+        Some("this is a Lima guest")
+    } else {
+        None
+    }
+}
+
 /// Seeing Lima's cloud-init mount or guest agent, a program knows it runs in a Lima VM.
-pub fn in_lima_guest() -> bool {
+fn in_lima_guest() -> bool {
     match std::env::var_os(IN_GUEST_VAR) {
         Some(v) if v == "1" => true,
         Some(v) if v == "0" => false,

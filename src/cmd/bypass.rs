@@ -28,11 +28,7 @@ pub fn run(mut args: Vec<OsString>) -> Result<i32> {
         ));
     }
     let name = args.remove(0).to_string_lossy().into_owned();
-    // An agent not in any profile is still a program name the user may want from the host.
-    let program = config::load()
-        .ok()
-        .and_then(|l| l.agent(&name))
-        .map(|a| a.program_file_name().to_string())
-        .unwrap_or(name.clone());
+    // A broken config must not stop a user from reaching the host's own program.
+    let program = config::load().unwrap_or_default().program_for(&name);
     match host::run_real(&program, args)? {}
 }

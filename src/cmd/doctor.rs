@@ -89,7 +89,7 @@ pub fn run(_: Args) -> Result<i32> {
     if let Some((_, listed)) = &listed {
         check_shares(&mut r, &vm, listed);
     }
-    let agents = check_shims(&mut r);
+    let agents = check_shims(&mut r, &loaded);
     match &listed {
         Some((limactl, l)) if l.status == "Running" => check_guest(&mut r, limactl, &vm, &agents),
         Some(_) => r.warn(
@@ -193,7 +193,7 @@ fn check_shares(r: &mut Report, vm: &str, listed: &Listed) {
 }
 
 /// The shim directory and, per shim, whether it wins on PATH. Returns the agents' programs.
-fn check_shims(r: &mut Report) -> Vec<String> {
+fn check_shims(r: &mut Report, loaded: &Loaded) -> Vec<String> {
     let (Ok(me), Ok(dir)) = (shims::me(), shims::shim_dir(None)) else {
         r.fail(
             "cannot find the shimctl binary or the shim directory",
@@ -224,16 +224,7 @@ fn check_shims(r: &mut Report) -> Vec<String> {
             ),
         }
     }
-    let loaded = config::load().unwrap_or_default();
-    names
-        .iter()
-        .map(|n| {
-            loaded
-                .agent(n)
-                .map(|a| a.program_file_name().to_string())
-                .unwrap_or(n.clone())
-        })
-        .collect()
+    names.iter().map(|n| loaded.program_for(n)).collect()
 }
 
 const GUEST_PROBE: &str = r#"for a in "$@"; do printf 'agent\t%s\t%s\n' "$a" "$(command -v -- "$a" || true)"; done

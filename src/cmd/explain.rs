@@ -36,12 +36,7 @@ pub fn run(args: &[OsString]) -> Result<i32> {
             loaded.agent_names().join(", ")
         ))
     })?;
-    if host::bypass_requested() || host::in_lima_guest() {
-        let why = if host::bypass_requested() {
-            "SHIMCTL_BYPASS is set"
-        } else {
-            "this is a Lima guest"
-        };
+    if let Some(why) = host::runs_here() {
         match host::find_real_program(agent.program_file_name()) {
             Some(p) => println!("runs on this machine ({why}): {}", p.display()),
             None => println!(

@@ -81,7 +81,7 @@ pub fn run(args: Args) -> Result<i32> {
     if !changed {
         println!("nothing changed in {}", dir.display());
     }
-    report_path(&agents, &dir, &me);
+    report_path(&loaded, &agents, &dir, &me);
     Ok(if refused { 1 } else { 0 })
 }
 
@@ -113,10 +113,10 @@ fn replace(link: &Path, target: &Path) -> Result<()> {
 }
 
 /// For each agent: the host's own program, and whether the shim wins on this PATH.
-fn report_path(agents: &[String], dir: &Path, me: &Me) {
+fn report_path(loaded: &config::Loaded, agents: &[String], dir: &Path, me: &Me) {
     let mut advise = false;
     for agent in agents {
-        let host = match host::find_real_program(agent) {
+        let host = match host::find_real_program(&loaded.program_for(agent)) {
             Some(p) => format!("host program {}", p.display()),
             None => "no host program".into(),
         };

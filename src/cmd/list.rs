@@ -53,11 +53,7 @@ pub fn run(args: Args) -> Result<i32> {
                 "no: not on PATH".into()
             }
         };
-        let program = agent
-            .as_ref()
-            .map(|a| a.program_file_name().to_string())
-            .unwrap_or(name.clone());
-        let real = host::find_real_program(&program)
+        let real = host::find_real_program(&loaded.program_for(name))
             .map(|p| p.display().to_string())
             .unwrap_or_else(|| "-".into());
         rows.push([name.clone(), vm, first, real]);
