@@ -6,13 +6,19 @@ use std::collections::BTreeMap;
 use std::ffi::OsString;
 use std::fmt;
 use std::path::{Path, PathBuf};
+use std::time::Duration;
 
 use serde::Deserialize;
 use serde::de::{self, Deserializer};
 
 use crate::agents::{self, Agent};
+use crate::env_policy::{self, valid_env_name};
 use crate::error::{Failure, Result};
-use crate::locations;
+use crate::invoked::{self, CONTROL_NAME};
+use crate::locations::{self, ReadError};
+
+/// Larger than any hand-written config; a bigger file is a mistake, not a config.
+const MAX_CONFIG_BYTES: u64 = 1 << 20;
 
 pub const DEFAULT_VM: &str = "sandbox";
 
@@ -22,6 +28,10 @@ pub struct Config {
     pub vm: Option<VmName>,
     pub limactl: Option<PathBuf>,
     pub start: Option<bool>,
+    /// Seconds to wait for a limactl query (`--version`, `list`, a probe in the guest).
+    pub query_timeout: Option<Seconds>,
+    /// Seconds to wait for limactl to start, stop, create or edit the VM.
+    pub vm_timeout: Option<Seconds>,
     #[serde(default)]
     pub env: Vec<EnvPattern>,
     #[serde(default)]
@@ -75,20 +85,38 @@ checked_string!(
 checked_string!(
     AgentName,
     "agent name (letters, digits, `.`, `_`, `-`; it becomes a file name)",
-    |s| valid_vm_name(s) && s != crate::dispatch::CONTROL_NAME
+    |s| valid_vm_name(s) && s != CONTROL_NAME && invoked::name_of(std::ffi::OsStr::new(s)) == s
 );
 checked_string!(
     EnvPattern,
-    "variable name or pattern (letters, digits, `_`, and `*` as a wildcard)",
+    "variable name or pattern (letters, digits, `_`, and `*` as a wildcard; never a name the VM sets itself, such as HOME or PATH, nor SHIMCTL_*/LIMA_*)",
     |s| !s.is_empty()
         && s.bytes()
             .all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'*')
+        && (env_policy::is_wildcard(s) || env_policy::never_forwarded(s).is_none())
 );
 checked_string!(
     EnvName,
-    "variable name (letters, digits, `_`)",
-    valid_env_name
+    "variable name (letters, digits, `_`; not one the VM sets itself, such as HOME or PATH, nor SHIMCTL_*/LIMA_*)",
+    |s| valid_env_name(s) && env_policy::never_forwarded(s).is_none()
 );
+
+/// A time limit in whole seconds, at least 1.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Seconds(pub u64);
+
+impl<'de> Deserialize<'de> for Seconds {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> std::result::Result<Self, D::Error> {
+        let n = i64::deserialize(d)?;
+        if (1..=86_400).contains(&n) {
+            Ok(Seconds(n as u64))
+        } else {
+            Err(de::Error::custom(format!(
+                "`{n}` is not a valid time limit (whole seconds, 1 to 86400)"
+            )))
+        }
+    }
+}
 // A `=` would make Lima read the program as a variable assignment (the NAME=value trap).
 checked_string!(
     ProgramName,
@@ -102,10 +130,6 @@ pub fn valid_vm_name(s: &str) -> bool {
         && bytes.all(|b| b.is_ascii_alphanumeric() || b"._-".contains(&b))
 }
 
-pub fn valid_env_name(s: &str) -> bool {
-    !s.is_empty() && s.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_')
-}
-
 /// The config as loaded, with where it came from (for messages).
 #[derive(Debug, Default)]
 pub struct Loaded {
@@ -117,9 +141,9 @@ pub fn load() -> Result<Loaded> {
     let Some((path, explicit)) = locations::config_file() else {
         return Ok(Loaded::default());
     };
-    let text = match std::fs::read(&path) {
+    let text = match locations::read_small_file(&path, MAX_CONFIG_BYTES) {
         Ok(bytes) => bytes,
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound && !explicit => {
+        Err(ReadError::Missing) if !explicit => {
             return Ok(Loaded {
                 config: Config::default(),
                 path: Some(path),
@@ -262,6 +286,14 @@ impl Loaded {
 
     pub fn start(&self) -> bool {
         self.config.start.unwrap_or(true)
+    }
+
+    pub fn query_timeout(&self) -> Duration {
+        Duration::from_secs(self.config.query_timeout.map_or(30, |s| s.0))
+    }
+
+    pub fn vm_timeout(&self) -> Duration {
+        Duration::from_secs(self.config.vm_timeout.map_or(900, |s| s.0))
     }
 
     /// Patterns of variables every agent gets: the built-in terminal/locale set plus the config's.

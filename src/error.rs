@@ -1,39 +1,77 @@
-//! One error type for everything that ends shimctl early: an exit status and a message for
-//! people (cause + fix, one or two lines).
+//! One error type for everything that ends shimctl early: an exit status with a name and a
+//! message for people (cause + fix, one or two lines). Every status shimctl itself chooses
+//! is an [`Exit`]; the README's Troubleshooting lists them. The named statuses are modelled
+//! on Volta's `ExitCode` (crates/volta-core/src/error/mod.rs).
 
 use std::fmt;
 
-/// The agent could not be started (the convention of `env`, `nice`, `timeout`): callers can
-/// tell shimctl's own failures from the agent's exit codes.
-pub const CANNOT_RUN: i32 = 125;
-/// No program to run, as a shell reports it.
-pub const NOT_FOUND: i32 = 127;
+/// Exit statuses shimctl chooses (an agent's own status passes through untouched).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Exit {
+    Success = 0,
+    /// A check found a problem, or shimctl declined to act: `doctor` failures, a refused
+    /// confirmation, a foreign file where a shim would go, an overlapping share.
+    Refused = 1,
+    /// The command line was wrong: unknown subcommand, flag or agent name, a bad argument.
+    Usage = 2,
+    /// shimctl could not do what was asked (the convention of `env`, `nice`, `timeout`):
+    /// no limactl, no VM, bad config, directory not shared, limactl failed or hung. Callers
+    /// can tell it from the agent's own exit codes.
+    CannotRun = 125,
+    /// The program was found but could not be executed.
+    CannotExec = 126,
+    /// No program to run, as a shell reports it.
+    NotFound = 127,
+}
+
+impl Exit {
+    pub fn code(self) -> i32 {
+        self as i32
+    }
+}
 
 #[derive(Debug)]
 pub struct Failure {
-    pub code: i32,
+    pub exit: Exit,
     pub message: String,
 }
 
 impl Failure {
-    pub fn cannot_run(message: impl Into<String>) -> Self {
+    fn new(exit: Exit, message: impl Into<String>) -> Self {
         Failure {
-            code: CANNOT_RUN,
+            exit,
             message: message.into(),
         }
     }
 
-    pub fn with_code(code: i32, message: impl Into<String>) -> Self {
-        Failure {
-            code,
-            message: message.into(),
-        }
+    pub fn cannot_run(message: impl Into<String>) -> Self {
+        Self::new(Exit::CannotRun, message)
+    }
+
+    pub fn refused(message: impl Into<String>) -> Self {
+        Self::new(Exit::Refused, message)
+    }
+
+    pub fn usage(message: impl Into<String>) -> Self {
+        Self::new(Exit::Usage, message)
+    }
+
+    pub fn not_found(message: impl Into<String>) -> Self {
+        Self::new(Exit::NotFound, message)
+    }
+
+    pub fn cannot_exec(message: impl Into<String>) -> Self {
+        Self::new(Exit::CannotExec, message)
+    }
+
+    pub fn code(&self) -> i32 {
+        self.exit.code()
     }
 
     /// Prints the message the way every shimctl failure looks and returns the exit status.
     pub fn report(&self) -> i32 {
-        eprintln!("shimctl: {}", self.message);
-        self.code
+        crate::ui::error_line(&format!("shimctl: {}", self.message));
+        self.code()
     }
 }
 

@@ -1,56 +1,48 @@
 //! Replacing this process with another program. The shim never waits on a child: the
 //! terminal's process group, signals, stdin and the exit code all belong to what it execs.
+//!
+//! Through std's `CommandExt::exec` (as rustup's src/command.rs does): it builds the new
+//! environment without touching this process's own, and in the exec path it restores the
+//! default disposition of SIGPIPE (Rust's runtime ignores it, and an ignored signal survives
+//! exec), so `shimctl bypass claude | head -1` behaves like `claude | head -1`. See
+//! library/std/src/sys/process/unix/unix.rs, `do_exec`: "Reset signal handling so the child
+//! process starts in a standardized state".
 
-use std::ffi::{CString, OsString};
-use std::os::unix::ffi::OsStrExt;
+use std::ffi::OsString;
+use std::io::ErrorKind;
+use std::os::unix::process::CommandExt;
 use std::path::Path;
+use std::process::Command;
 
-use crate::error::{Failure, NOT_FOUND};
+use crate::error::Failure;
 
 pub struct Replacement<'a> {
     pub program: &'a Path,
-    pub argv: Vec<OsString>,
+    /// argv[0] the program sees.
+    pub arg0: OsString,
+    pub args: Vec<OsString>,
     pub set_env: Vec<(OsString, OsString)>,
     pub remove_env: Vec<OsString>,
 }
 
-fn c_string(bytes: &[u8]) -> Result<CString, Failure> {
-    CString::new(bytes).map_err(|_| {
-        Failure::cannot_run("an argument contains a NUL byte, which no program can receive")
-    })
-}
-
 /// Only returns on failure.
 pub fn replace_process(r: Replacement<'_>) -> Failure {
-    let program = match c_string(r.program.as_os_str().as_bytes()) {
-        Ok(p) => p,
-        Err(f) => return f,
-    };
-    let argv: Result<Vec<CString>, Failure> =
-        r.argv.iter().map(|a| c_string(a.as_bytes())).collect();
-    let argv = match argv {
-        Ok(a) => a,
-        Err(f) => return f,
-    };
-    let mut pointers: Vec<*const libc::c_char> = argv.iter().map(|a| a.as_ptr()).collect();
-    pointers.push(std::ptr::null());
-
+    let mut command = Command::new(r.program);
+    command.arg0(&r.arg0).args(&r.args);
     for name in &r.remove_env {
-        // SAFETY: shimctl starts no threads, so nothing reads the environment concurrently.
-        unsafe { std::env::remove_var(name) };
+        command.env_remove(name);
     }
     for (name, value) in &r.set_env {
-        // SAFETY: as above.
-        unsafe { std::env::set_var(name, value) };
+        command.env(name, value);
     }
-    // SAFETY: program and every argv entry are NUL-terminated and outlive the call; the
-    // pointer array ends with NULL.
-    unsafe { libc::execvp(program.as_ptr(), pointers.as_ptr()) };
-    let err = std::io::Error::last_os_error();
-    let code = if err.kind() == std::io::ErrorKind::NotFound {
-        NOT_FOUND
-    } else {
-        126
-    };
-    Failure::with_code(code, format!("cannot run {}: {err}", r.program.display()))
+    let err = command.exec();
+    let message = format!("cannot run {}: {err}", r.program.display());
+    match err.kind() {
+        ErrorKind::NotFound => Failure::not_found(message),
+        // A NUL byte inside an argument is refused by std before exec.
+        ErrorKind::InvalidInput => Failure::cannot_run(format!(
+            "{message}; an argument contains a NUL byte, which no program can receive"
+        )),
+        _ => Failure::cannot_exec(message),
+    }
 }

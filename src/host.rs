@@ -7,7 +7,7 @@ use std::ffi::{OsStr, OsString};
 use std::os::unix::ffi::{OsStrExt, OsStringExt};
 use std::path::{Path, PathBuf};
 
-use crate::error::{Failure, NOT_FOUND, Result};
+use crate::error::{Failure, Result};
 use crate::exec::{self, Replacement};
 use crate::locations;
 use crate::shims::{Me, canonical};
@@ -25,19 +25,30 @@ pub const IN_GUEST_VAR: &str = "SHIMCTL_IN_GUEST";
 /// program is fine, and so is an agent running itself; a chain this deep is not.
 const MAX_HOPS: u32 = 4;
 
-fn bypass_requested() -> bool {
-    std::env::var_os(BYPASS_VAR).is_some_and(|v| !v.is_empty() && v != "0")
+/// `SHIMCTL_BYPASS`: `1` bypasses; unset, empty or `0` does not. Anything else is refused,
+/// not guessed: `SHIMCTL_BYPASS=false` meaning "bypass" would run the agent on the host
+/// against the user's evident wish.
+fn bypass_requested() -> Result<bool> {
+    match std::env::var_os(BYPASS_VAR) {
+        None => Ok(false),
+        Some(v) if v.is_empty() || v == "0" => Ok(false),
+        Some(v) if v == "1" => Ok(true),
+        Some(v) => Err(Failure::cannot_run(format!(
+            "{BYPASS_VAR}=`{}` is not understood: set it to 1 to run the host's program, or 0 (or unset it) to run in the VM",
+            v.to_string_lossy().escape_debug()
+        ))),
+    }
 }
 
 /// Why an agent runs on this machine instead of in the VM, if it does.
-pub fn runs_here() -> Option<&'static str> {
-    if bypass_requested() {
-        Some("SHIMCTL_BYPASS is set")
+pub fn runs_here() -> Result<Option<&'static str>> {
+    Ok(if bypass_requested()? {
+        Some("SHIMCTL_BYPASS=1")
     } else if in_lima_guest() {
         Some("this is a Lima guest")
     } else {
         None
-    }
+    })
 }
 
 /// Seeing Lima's cloud-init mount or guest agent, a program knows it runs in a Lima VM.
@@ -98,21 +109,23 @@ pub fn run_real(program: &str, args: Vec<OsString>) -> Result<std::convert::Infa
         None => 1,
     };
     let Some(path) = find_real_program(program) else {
-        return Err(Failure::with_code(
-            NOT_FOUND,
-            format!(
-                "no `{program}` on PATH besides the shims; install it on this machine to run it outside the VM"
-            ),
-        ));
+        return Err(Failure::not_found(format!(
+            "no `{program}` on PATH besides the shims; install it on this machine to run it outside the VM"
+        )));
     };
     let mut guard = format!("{hops}:").into_bytes();
     guard.extend_from_slice(path.as_os_str().as_bytes());
-    let mut argv = vec![OsString::from(program)];
-    argv.extend(args);
     Err(exec::replace_process(Replacement {
         program: &path,
-        argv,
-        set_env: vec![(GUARD_VAR.into(), OsString::from_vec(guard))],
+        arg0: OsString::from(program),
+        args,
+        // Both ways of asking (`shimctl bypass`, SHIMCTL_BYPASS=1) leave the same mark, so
+        // a host wrapper that runs `claude` again behaves the same under either: it stays on
+        // the host, and the hop count stops it if it loops.
+        set_env: vec![
+            (GUARD_VAR.into(), OsString::from_vec(guard)),
+            (BYPASS_VAR.into(), "1".into()),
+        ],
         remove_env: Vec::new(),
     }))
 }

@@ -8,13 +8,16 @@ mod dispatch;
 mod env_policy;
 mod error;
 mod exec;
+mod exposure;
 mod host;
+mod invoked;
 mod lima;
 mod locations;
 mod paths;
 mod quote;
 mod shim;
 mod shims;
+mod ui;
 
 fn main() {
     let code = dispatch::run();

@@ -55,7 +55,7 @@ fn dollar_quote(word: &[u8]) -> String {
 /// `NAME=value` as a shell reads an assignment: the name bare (quoting it would turn the
 /// word into a command name), the value quoted. `name` must be a valid variable name.
 pub fn sh_assignment(name: &str, value: &[u8]) -> String {
-    debug_assert!(crate::config::valid_env_name(name));
+    debug_assert!(crate::env_policy::valid_env_name(name));
     format!("{name}={}", sh_quote(value))
 }
 

@@ -41,7 +41,7 @@ impl Me {
 }
 
 pub fn me() -> Result<Me> {
-    Me::find().ok_or_else(|| Failure::with_code(1, "cannot tell where the shimctl binary is"))
+    Me::find().ok_or_else(|| Failure::cannot_run("cannot tell where the shimctl binary is"))
 }
 
 pub fn shim_dir(explicit: Option<&Path>) -> Result<PathBuf> {
@@ -49,10 +49,7 @@ pub fn shim_dir(explicit: Option<&Path>) -> Result<PathBuf> {
         .map(Path::to_path_buf)
         .or_else(locations::default_shim_dir)
         .ok_or_else(|| {
-            Failure::with_code(
-                1,
-                "cannot place the shim directory: set HOME or XDG_DATA_HOME",
-            )
+            Failure::cannot_run("cannot place the shim directory: set HOME or XDG_DATA_HOME")
         })
 }
 

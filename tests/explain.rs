@@ -119,7 +119,8 @@ fn explain_reports_the_same_failures_as_the_shim() {
         .unwrap();
     assert_eq!(out.status.code(), Some(125));
     assert!(stderr(&out).contains("is not shared"));
+    // An unknown agent named on shimctl's command line is a usage error, as in `install`.
     let out = w.shimctl().args(["explain", "nope"]).output().unwrap();
-    assert_eq!(out.status.code(), Some(125));
+    assert_eq!(out.status.code(), Some(2));
     assert!(stderr(&out).contains("not a known agent"));
 }

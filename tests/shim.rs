@@ -486,14 +486,24 @@ fn stopped_vm_is_started_unless_configured_not_to() {
     let w = World::new();
     w.set_running("sandbox", false);
     w.write_config("start = false\n");
-    let out = w.shim("claude").arg("x").output().unwrap();
-    assert_eq!(
-        out.status.code(),
-        Some(1),
-        "limactl's own error passes through"
-    );
-    assert!(stderr(&out).contains("is stopped"), "{}", stderr(&out));
-    assert!(!w.ran("claude"));
+    // Every Lima version, 2.0.x included (which would exit 0 and run nothing), gets
+    // shimctl's own failure, with the fix.
+    for version in ["2.2.0", "2.0.3"] {
+        let out = w
+            .shim("claude")
+            .arg("x")
+            .env("FAKE_LIMA_VERSION", version)
+            .output()
+            .unwrap();
+        assert_eq!(out.status.code(), Some(125), "Lima {version}");
+        assert!(stderr(&out).contains("is stopped"), "{}", stderr(&out));
+        assert!(
+            stderr(&out).contains("shimctl vm start"),
+            "{}",
+            stderr(&out)
+        );
+        assert!(!w.ran("claude"));
+    }
     w.write_config("");
     let out = w.shim("claude").arg("x").output().unwrap();
     assert!(out.status.success(), "{}", stderr(&out));

@@ -5,8 +5,9 @@ use std::ffi::OsString;
 use argh::FromArgs;
 
 use crate::config;
-use crate::error::{Failure, Result};
+use crate::error::{Exit, Failure, Result};
 use crate::host;
+use crate::invoked;
 
 /// Run the host's real AGENT program with ARGS, outside the VM.
 #[derive(FromArgs)]
@@ -20,14 +21,11 @@ pub struct Args {
     pub(super) args: Vec<String>,
 }
 
-pub fn run(mut args: Vec<OsString>) -> Result<i32> {
+pub fn run(mut args: Vec<OsString>) -> Result<Exit> {
     if args.is_empty() {
-        return Err(Failure::with_code(
-            2,
-            "usage: shimctl bypass AGENT [ARGS...]",
-        ));
+        return Err(Failure::usage("usage: shimctl bypass AGENT [ARGS...]"));
     }
-    let name = args.remove(0).to_string_lossy().into_owned();
+    let name = invoked::name_of(&args.remove(0));
     // A broken config must not stop a user from reaching the host's own program.
     let program = config::load().unwrap_or_default().program_for(&name);
     match host::run_real(&program, args)? {}

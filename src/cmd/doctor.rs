@@ -2,15 +2,13 @@
 //! VM, one line each, with the command that fixes what fails. Reports, never crashes, when
 //! pieces are missing.
 
-use std::path::{Path, PathBuf};
-
 use argh::FromArgs;
 
-use super::install::DEFAULT_AGENTS;
+use crate::agents::DEFAULT_AGENTS;
 use crate::config::{self, Loaded};
-use crate::error::Result;
-use crate::lima::{self, Listed, control};
-use crate::locations;
+use crate::error::{Exit, Result};
+use crate::exposure::exposed_secrets;
+use crate::lima::{self, Limactl, Listed, control};
 use crate::paths;
 use crate::quote::sh_quote;
 use crate::shims::{self, Standing};
@@ -27,47 +25,20 @@ struct Report {
 
 impl Report {
     fn ok(&mut self, text: impl AsRef<str>) {
-        println!("✓ {}", text.as_ref());
+        crate::say!("✓ {}", text.as_ref());
     }
 
     fn fail(&mut self, text: impl AsRef<str>, fix: impl AsRef<str>) {
         self.failed = true;
-        println!("✗ {} (fix: {})", text.as_ref(), fix.as_ref());
+        crate::say!("✗ {} (fix: {})", text.as_ref(), fix.as_ref());
     }
 
     fn warn(&mut self, text: impl AsRef<str>, fix: impl AsRef<str>) {
-        println!("! {} (fix: {})", text.as_ref(), fix.as_ref());
+        crate::say!("! {} (fix: {})", text.as_ref(), fix.as_ref());
     }
 }
 
-const SECRETS: &[&str] = &[
-    ".ssh",
-    ".aws",
-    ".gnupg",
-    ".config/gh",
-    ".netrc",
-    ".docker/config.json",
-];
-
-/// What sharing `dir` hands the agent that it should not have: the whole home, and any of
-/// the usual credential files and directories inside it.
-pub fn exposed_secrets(dir: &Path) -> Vec<String> {
-    let mut found = Vec::new();
-    if let Some(home) = locations::home().map(|h| shims::canonical(&h))
-        && home.starts_with(dir)
-    {
-        found.push(format!("the whole home directory {}", home.display()));
-    }
-    found.extend(
-        SECRETS
-            .iter()
-            .filter(|s| dir.join(s).exists())
-            .map(|s| s.to_string()),
-    );
-    found
-}
-
-pub fn run(_: Args) -> Result<i32> {
+pub fn run(_: Args) -> Result<Exit> {
     let mut r = Report::default();
     let loaded = match config::load() {
         Ok(l) => {
@@ -98,12 +69,16 @@ pub fn run(_: Args) -> Result<i32> {
         ),
         None => {}
     }
-    Ok(if r.failed { 1 } else { 0 })
+    Ok(if r.failed {
+        Exit::Refused
+    } else {
+        Exit::Success
+    })
 }
 
 /// limactl, its version, and the VM; the VM as Lima lists it when all is well.
-fn check_lima(r: &mut Report, loaded: &Loaded, vm: &str) -> Option<(PathBuf, Listed)> {
-    let limactl = match lima::find_limactl(loaded.limactl()) {
+fn check_lima(r: &mut Report, loaded: &Loaded, vm: &str) -> Option<(Limactl, Listed)> {
+    let limactl = match lima::find_limactl(loaded) {
         Ok(p) => p,
         Err(f) => {
             r.fail(
@@ -114,7 +89,7 @@ fn check_lima(r: &mut Report, loaded: &Loaded, vm: &str) -> Option<(PathBuf, Lis
         }
     };
     match lima::checked_version(&limactl) {
-        Ok(v) => r.ok(format!("limactl {v} ({})", limactl.display())),
+        Ok(v) => r.ok(format!("limactl {v} ({})", limactl.path.display())),
         Err(f) => {
             r.fail(f.message, "brew upgrade lima");
             return None;
@@ -242,7 +217,7 @@ fn install_hint(vm: &str, program: &str) -> String {
     }
 }
 
-fn check_guest(r: &mut Report, limactl: &Path, vm: &str, programs: &[String]) {
+fn check_guest(r: &mut Report, limactl: &Limactl, vm: &str, programs: &[String]) {
     let mut command = vec!["bash", "-c", GUEST_PROBE, "shimctl-doctor"];
     command.extend(programs.iter().map(String::as_str));
     let Some(out) = control::guest_output(limactl, vm, &command) else {

@@ -7,8 +7,9 @@ use argh::FromArgs;
 
 use crate::agents::FullAutoDecision;
 use crate::config;
-use crate::error::{Failure, Result};
+use crate::error::{Exit, Failure, Result};
 use crate::host;
+use crate::invoked;
 use crate::quote::{sh_assignment, sh_join};
 use crate::shim;
 
@@ -24,27 +25,27 @@ pub struct Args {
     pub(super) args: Vec<String>,
 }
 
-pub fn run(args: &[OsString]) -> Result<i32> {
+pub fn run(args: &[OsString]) -> Result<Exit> {
     let (name, rest) = args
         .split_first()
-        .ok_or_else(|| Failure::with_code(2, "usage: shimctl explain AGENT [ARGS...]"))?;
-    let name = name.to_string_lossy();
+        .ok_or_else(|| Failure::usage("usage: shimctl explain AGENT [ARGS...]"))?;
+    let name = invoked::name_of(name);
     let loaded = config::load()?;
     let agent = loaded.agent(&name).ok_or_else(|| {
-        Failure::cannot_run(format!(
+        Failure::usage(format!(
             "`{name}` is not a known agent (known: {})",
             loaded.agent_names().join(", ")
         ))
     })?;
-    if let Some(why) = host::runs_here() {
+    if let Some(why) = host::runs_here()? {
         match host::find_real_program(agent.program_file_name()) {
-            Some(p) => println!("runs on this machine ({why}): {}", p.display()),
-            None => println!(
+            Some(p) => crate::say!("runs on this machine ({why}): {}", p.display()),
+            None => crate::say!(
                 "runs on this machine ({why}), but no `{}` is on PATH",
                 agent.program_file_name()
             ),
         }
-        return Ok(0);
+        return Ok(Exit::Success);
     }
     let plan = shim::plan(&loaded, &agent, rest)?;
 
@@ -56,14 +57,14 @@ pub fn run(args: &[OsString]) -> Result<i32> {
     line.push(sh_join(plan.shell.argv().iter().map(|a| a.as_bytes())));
 
     let mount = &plan.mount;
-    println!("command:   {}", line.join(" "));
-    println!("vm:        {}", plan.vm);
-    println!(
+    crate::say!("command:   {}", line.join(" "));
+    crate::say!("vm:        {}", plan.vm);
+    crate::say!(
         "directory: {} -> {}",
         plan.host_cwd.display(),
         plan.guest_cwd().display()
     );
-    println!(
+    crate::say!(
         "mount:     {} -> {} ({})",
         mount.location.display(),
         mount.mount_point.display(),
@@ -74,7 +75,7 @@ pub fn run(args: &[OsString]) -> Result<i32> {
         }
     );
     let names = &plan.shell.forwarded;
-    println!(
+    crate::say!(
         "env:       {}",
         if names.is_empty() {
             "nothing forwarded".to_string()
@@ -82,9 +83,15 @@ pub fn run(args: &[OsString]) -> Result<i32> {
             names.join(" ")
         }
     );
-    println!("full-auto: {}", plan.decision.describe(&agent.full_auto));
-    if plan.decision == FullAutoDecision::Added && !plan.mount.writable {
-        println!("note:      the directory is read-only in the VM");
+    for (pattern, names) in &plan.wildcard_forwarded {
+        crate::say!(
+            "warning:   the pattern `{pattern}` forwards {} to the agent in the VM",
+            names.join(" ")
+        );
     }
-    Ok(0)
+    crate::say!("full-auto: {}", plan.decision.describe(&agent.full_auto));
+    if plan.decision == FullAutoDecision::Added && !plan.mount.writable {
+        crate::say!("note:      the directory is read-only in the VM");
+    }
+    Ok(Exit::Success)
 }

@@ -3,7 +3,7 @@
 
 use argh::FromArgs;
 
-use crate::error::{Failure, Result};
+use crate::error::{Exit, Failure, Result};
 
 /// Print shell code that puts the shim directory first on PATH (and completions).
 #[derive(FromArgs)]
@@ -23,13 +23,13 @@ pub fn snippet(shell: &str) -> Option<&'static str> {
     }
 }
 
-pub fn run(args: Args) -> Result<i32> {
+pub fn run(args: Args) -> Result<Exit> {
     let text = snippet(&args.shell).ok_or_else(|| {
-        Failure::with_code(
-            2,
-            format!("no snippet for `{}`; use bash, zsh or fish", args.shell),
-        )
+        Failure::usage(format!(
+            "no snippet for `{}`; use bash, zsh or fish",
+            args.shell
+        ))
     })?;
-    print!("{text}");
-    Ok(0)
+    crate::ui::out_raw(text);
+    Ok(Exit::Success)
 }

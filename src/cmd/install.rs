@@ -4,13 +4,11 @@ use std::path::{Path, PathBuf};
 
 use argh::FromArgs;
 
+use crate::agents::DEFAULT_AGENTS;
 use crate::config;
-use crate::error::{Failure, Result};
+use crate::error::{Exit, Failure, Result};
 use crate::host;
 use crate::shims::{self, Me, Slot, Standing};
-
-/// The agents linked when none are named.
-pub const DEFAULT_AGENTS: &[&str] = &["claude", "codex", "opencode"];
 
 /// Link agent names to shimctl in the shim directory, so typing them runs them in the VM.
 #[derive(FromArgs)]
@@ -27,7 +25,7 @@ pub struct Args {
     force: bool,
 }
 
-pub fn run(args: Args) -> Result<i32> {
+pub fn run(args: Args) -> Result<Exit> {
     let loaded = config::load()?;
     let me = shims::me()?;
     let dir = shims::shim_dir(args.dir.as_deref())?;
@@ -38,31 +36,28 @@ pub fn run(args: Args) -> Result<i32> {
     };
     let known = loaded.agent_names();
     if let Some(unknown) = agents.iter().find(|a| !known.contains(a)) {
-        return Err(Failure::with_code(
-            2,
-            format!(
-                "`{unknown}` is not an agent shimctl knows (known: {}); add [agents.{unknown}] to the config first",
-                known.join(", ")
-            ),
-        ));
+        return Err(Failure::usage(format!(
+            "`{unknown}` is not an agent shimctl knows (known: {}); add [agents.{unknown}] to the config first",
+            known.join(", ")
+        )));
     }
     std::fs::create_dir_all(&dir)
-        .map_err(|e| Failure::with_code(1, format!("cannot create {}: {e}", dir.display())))?;
+        .map_err(|e| Failure::cannot_run(format!("cannot create {}: {e}", dir.display())))?;
 
     let mut changed = false;
     let mut refused = false;
     for agent in &agents {
         let link = dir.join(agent);
         match shims::inspect(&link, &me) {
-            Slot::Ours if points_at(&link, &me.path) => println!("{agent}: already installed"),
+            Slot::Ours if points_at(&link, &me.path) => crate::say!("{agent}: already installed"),
             Slot::Ours => {
                 replace(&link, &me.path)?;
                 changed = true;
-                println!("{agent}: now points at {}", me.path.display());
+                crate::say!("{agent}: now points at {}", me.path.display());
             }
             Slot::Foreign(what) if !args.force => {
                 refused = true;
-                println!(
+                crate::say!(
                     "{agent}: {} is {what}, not a shimctl link; left alone (remove it, or use --force to replace it)",
                     link.display()
                 );
@@ -70,7 +65,7 @@ pub fn run(args: Args) -> Result<i32> {
             Slot::Foreign(_) | Slot::Empty => {
                 replace(&link, &me.path)?;
                 changed = true;
-                println!(
+                crate::say!(
                     "{agent}: linked {} -> {}",
                     link.display(),
                     me.path.display()
@@ -79,10 +74,14 @@ pub fn run(args: Args) -> Result<i32> {
         }
     }
     if !changed {
-        println!("nothing changed in {}", dir.display());
+        crate::say!("nothing changed in {}", dir.display());
     }
     report_path(&loaded, &agents, &dir, &me);
-    Ok(if refused { 1 } else { 0 })
+    Ok(if refused {
+        Exit::Refused
+    } else {
+        Exit::Success
+    })
 }
 
 fn points_at(link: &Path, target: &Path) -> bool {
@@ -97,17 +96,14 @@ fn replace(link: &Path, target: &Path) -> Result<()> {
     ));
     // Even --force never deletes a directory's contents.
     if std::fs::symlink_metadata(link).is_ok_and(|m| m.is_dir()) {
-        return Err(Failure::with_code(
-            1,
-            format!(
-                "{} is a directory; move it away yourself, then install again",
-                link.display()
-            ),
-        ));
+        return Err(Failure::cannot_run(format!(
+            "{} is a directory; move it away yourself, then install again",
+            link.display()
+        )));
     }
     let _ = std::fs::remove_file(&tmp);
     let fail =
-        |e: std::io::Error| Failure::with_code(1, format!("cannot link {}: {e}", link.display()));
+        |e: std::io::Error| Failure::cannot_run(format!("cannot link {}: {e}", link.display()));
     std::os::unix::fs::symlink(target, &tmp).map_err(fail)?;
     std::fs::rename(&tmp, link).map_err(fail)
 }
@@ -121,18 +117,18 @@ fn report_path(loaded: &config::Loaded, agents: &[String], dir: &Path, me: &Me) 
             None => "no host program".into(),
         };
         match shims::standing(agent, me) {
-            Standing::First => println!("{agent}: typing `{agent}` runs it in the VM ({host})"),
+            Standing::First => crate::say!("{agent}: typing `{agent}` runs it in the VM ({host})"),
             Standing::Shadowed(p) => {
                 advise = true;
-                println!("{agent}: shadowed by {} on PATH ({host})", p.display());
+                crate::say!("{agent}: shadowed by {} on PATH ({host})", p.display());
             }
             Standing::NotOnPath => {
                 advise = true;
-                println!("{agent}: {} is not on PATH yet ({host})", dir.display());
+                crate::say!("{agent}: {} is not on PATH yet ({host})", dir.display());
             }
         }
     }
     if advise {
-        println!("to put the shims first on PATH, {}", shims::init_advice());
+        crate::say!("to put the shims first on PATH, {}", shims::init_advice());
     }
 }

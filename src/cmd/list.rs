@@ -5,7 +5,7 @@ use std::path::PathBuf;
 use argh::FromArgs;
 
 use crate::config;
-use crate::error::Result;
+use crate::error::{Exit, Result};
 use crate::host;
 use crate::shims::{self, Standing};
 
@@ -18,14 +18,14 @@ pub struct Args {
     dir: Option<PathBuf>,
 }
 
-pub fn run(args: Args) -> Result<i32> {
+pub fn run(args: Args) -> Result<Exit> {
     let loaded = config::load()?;
     let me = shims::me()?;
     let dir = shims::shim_dir(args.dir.as_deref())?;
     let names = shims::ours(&dir, &me);
     if names.is_empty() {
-        println!("no shims in {}; run `shimctl install`", dir.display());
-        return Ok(0);
+        crate::say!("no shims in {}; run `shimctl install`", dir.display());
+        return Ok(Exit::Success);
     }
     let mut rows = vec![[
         "AGENT".to_string(),
@@ -67,10 +67,10 @@ pub fn run(args: Args) -> Result<i32> {
             .zip(&widths)
             .map(|(c, w)| format!("{c:<w$}"))
             .collect();
-        println!("{}", line.join("  ").trim_end());
+        crate::say!("{}", line.join("  ").trim_end());
     }
     if shadowed {
-        println!("to put the shims first on PATH, {}", shims::init_advice());
+        crate::say!("to put the shims first on PATH, {}", shims::init_advice());
     }
-    Ok(0)
+    Ok(Exit::Success)
 }

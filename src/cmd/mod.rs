@@ -16,7 +16,7 @@ use std::ffi::OsString;
 
 use argh::FromArgs;
 
-use crate::error::{Failure, Result};
+use crate::error::{Exit, Failure, Result};
 
 /// Run AI coding agents inside a Lima VM by typing their usual names.
 #[derive(FromArgs)]
@@ -41,16 +41,17 @@ enum Command {
 }
 
 pub fn run(args: Vec<OsString>) -> i32 {
-    match dispatch(args) {
-        Ok(code) => code,
+    let code = match dispatch(args) {
+        Ok(exit) => exit.code(),
         Err(failure) => failure.report(),
-    }
+    };
+    crate::ui::finish(code)
 }
 
-fn dispatch(args: Vec<OsString>) -> Result<i32> {
+fn dispatch(args: Vec<OsString>) -> Result<Exit> {
     if args.len() == 1 && (args[0] == "--version" || args[0] == "-V") {
-        println!("shimctl {}", env!("CARGO_PKG_VERSION"));
-        return Ok(0);
+        crate::say!("shimctl {}", env!("CARGO_PKG_VERSION"));
+        return Ok(Exit::Success);
     }
     match args.first().and_then(|a| a.to_str()) {
         Some("explain") if args.len() > 1 && !is_help(&args[1]) => return explain::run(&args[1..]),
@@ -63,7 +64,7 @@ fn dispatch(args: Vec<OsString>) -> Result<i32> {
         .into_iter()
         .map(|a| {
             a.into_string()
-                .map_err(|_| Failure::with_code(2, "arguments to shimctl must be UTF-8"))
+                .map_err(|_| Failure::usage("arguments to shimctl must be UTF-8"))
         })
         .collect::<Result<_>>()?;
     let refs: Vec<&str> = strings.iter().map(String::as_str).collect();
@@ -72,12 +73,12 @@ fn dispatch(args: Vec<OsString>) -> Result<i32> {
         Err(exit) => {
             return Ok(match exit.status {
                 Ok(()) => {
-                    println!("{}", exit.output);
-                    0
+                    crate::say!("{}", exit.output);
+                    Exit::Success
                 }
                 Err(()) => {
-                    eprintln!("{}", exit.output);
-                    2
+                    crate::tell!("{}", exit.output);
+                    Exit::Usage
                 }
             });
         }

@@ -4,9 +4,9 @@ use std::path::{Path, PathBuf};
 
 use argh::FromArgs;
 
-use super::vm;
 use crate::config;
-use crate::error::{Failure, Result};
+use crate::error::{Exit, Failure, Result};
+use crate::exposure;
 use crate::lima::{self, control};
 use crate::locations;
 
@@ -26,30 +26,18 @@ pub struct Args {
     read_only: bool,
 }
 
-/// The way out the shim's not-shared error names.
-pub fn suggestion() -> &'static str {
-    "shimctl share ."
-}
-
 /// A host directory: it must exist; symlinks resolved as Lima compares them.
 pub fn host_dir(dir: &Path) -> Result<PathBuf> {
     std::fs::canonicalize(dir)
         .ok()
         .filter(|d| d.is_dir())
-        .ok_or_else(|| Failure::with_code(1, format!("{} is not a directory", dir.display())))
+        .ok_or_else(|| Failure::usage(format!("{} is not a directory", dir.display())))
 }
 
-/// `~/rest` for a path under the host home: lima.yaml may hold a location written that way.
-pub fn tilde_form(path: &Path) -> Option<PathBuf> {
-    let home = locations::home()?;
-    let rest = path.strip_prefix(&home).ok()?;
-    Some(Path::new("~").join(rest))
-}
-
-pub fn run(args: Args) -> Result<i32> {
+pub fn run(args: Args) -> Result<Exit> {
     let loaded = config::load()?;
-    let (limactl, vm) = vm::target(&loaded)?;
-    vm::require_vm(&vm)?;
+    let (limactl, vm) = lima::target(&loaded)?;
+    lima::require_vm(&vm)?;
     let dir = host_dir(&args.dir)?;
     let listed = lima::instance::query(&limactl, &vm)?;
     let mount_point = match args.at.as_deref() {
@@ -63,33 +51,30 @@ pub fn run(args: Args) -> Result<i32> {
         .iter()
         .any(|m| m.resolved == dir && m.mount_point == mount_point && m.writable == writable)
     {
-        println!(
+        crate::say!(
             "{} is already shared with VM `{vm}` at {}",
             dir.display(),
             mount_point.display()
         );
-        return Ok(0);
+        return Ok(Exit::Success);
     }
     if let Some(m) = mounts.iter().find(|m| {
         m.resolved != dir && (dir.starts_with(&m.resolved) || m.resolved.starts_with(&dir))
     }) {
-        return Err(Failure::with_code(
-            1,
-            format!(
-                "{} overlaps {}, which VM `{vm}` already shares, and Lima cannot mount overlapping directories; unshare it first: shimctl unshare {}",
-                dir.display(),
-                m.location.display(),
-                crate::quote::sh_quote(m.location.as_os_str().as_encoded_bytes())
-            ),
-        ));
+        return Err(Failure::refused(format!(
+            "{} overlaps {}, which VM `{vm}` already shares, and Lima cannot mount overlapping directories; unshare it first: shimctl unshare {}",
+            dir.display(),
+            m.location.display(),
+            crate::quote::sh_quote(m.location.as_os_str().as_encoded_bytes())
+        )));
     }
-    for secret in super::doctor::exposed_secrets(&dir) {
-        eprintln!(
+    for secret in exposure::exposed_secrets(&dir) {
+        crate::tell!(
             "shimctl: warning: sharing {} exposes {secret} to the agent",
             dir.display()
         );
     }
-    let tilde = tilde_form(&dir);
+    let tilde = locations::tilde_form(&dir);
     let expr = control::share_expr(
         &dir,
         &tilde.iter().map(PathBuf::as_path).collect::<Vec<_>>(),
@@ -97,13 +82,13 @@ pub fn run(args: Args) -> Result<i32> {
         writable,
     )?;
     control::edit(&limactl, &vm, listed.status == "Running", &expr)?;
-    println!(
+    crate::say!(
         "shared {} with VM `{vm}` at {} ({})",
         dir.display(),
         mount_point.display(),
         if writable { "writable" } else { "read-only" }
     );
-    Ok(0)
+    Ok(Exit::Success)
 }
 
 /// `--at`: absolute, or `~`/`~/x` under the guest user's home as Lima reports it.
@@ -111,8 +96,7 @@ fn guest_path(at: &str, guest_home: Option<&str>) -> Result<PathBuf> {
     let path = match at.strip_prefix('~') {
         Some(rest) if rest.is_empty() || rest.starts_with('/') => {
             let home = guest_home.ok_or_else(|| {
-                Failure::with_code(
-                    1,
+                Failure::cannot_run(
                     "Lima did not report the guest user's home; give --at as an absolute path",
                 )
             })?;
@@ -123,10 +107,9 @@ fn guest_path(at: &str, guest_home: Option<&str>) -> Result<PathBuf> {
     if path.is_absolute() {
         Ok(path)
     } else {
-        Err(Failure::with_code(
-            2,
-            format!("--at {at}: give an absolute guest path, or one starting with ~/"),
-        ))
+        Err(Failure::usage(format!(
+            "--at {at}: give an absolute guest path, or one starting with ~/"
+        )))
     }
 }
 
@@ -147,6 +130,6 @@ mod tests {
         assert_eq!(guest_path("/work", None).unwrap(), PathBuf::from("/work"));
         assert!(guest_path("work", None).is_err());
         assert!(guest_path("~/x", None).is_err());
-        assert_eq!(guest_path("~x", None).unwrap_err().code, 2);
+        assert_eq!(guest_path("~x", None).unwrap_err().exit, Exit::Usage);
     }
 }

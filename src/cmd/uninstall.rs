@@ -4,7 +4,7 @@ use std::path::PathBuf;
 
 use argh::FromArgs;
 
-use crate::error::{Failure, Result};
+use crate::error::{Exit, Failure, Result};
 use crate::shims::{self, Slot};
 
 /// Remove shims (only links that point at a shimctl binary).
@@ -19,7 +19,7 @@ pub struct Args {
     dir: Option<PathBuf>,
 }
 
-pub fn run(args: Args) -> Result<i32> {
+pub fn run(args: Args) -> Result<Exit> {
     let me = shims::me()?;
     let dir = shims::shim_dir(args.dir.as_deref())?;
     let names: Vec<String> = if args.agents.is_empty() {
@@ -33,18 +33,18 @@ pub fn run(args: Args) -> Result<i32> {
         match shims::inspect(&link, &me) {
             Slot::Ours => {
                 std::fs::remove_file(&link).map_err(|e| {
-                    Failure::with_code(1, format!("cannot remove {}: {e}", link.display()))
+                    Failure::cannot_run(format!("cannot remove {}: {e}", link.display()))
                 })?;
                 removed += 1;
-                println!("{name}: removed");
+                crate::say!("{name}: removed");
             }
-            Slot::Foreign(what) => println!("{name}: {} is {what}; left alone", link.display()),
-            Slot::Empty if !name.starts_with('.') => println!("{name}: no shim"),
+            Slot::Foreign(what) => crate::say!("{name}: {} is {what}; left alone", link.display()),
+            Slot::Empty if !name.starts_with('.') => crate::say!("{name}: no shim"),
             Slot::Empty => {}
         }
     }
     if removed == 0 {
-        println!("nothing removed from {}", dir.display());
+        crate::say!("nothing removed from {}", dir.display());
     }
-    Ok(0)
+    Ok(Exit::Success)
 }

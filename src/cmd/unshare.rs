@@ -4,10 +4,10 @@ use std::path::{Path, PathBuf};
 
 use argh::FromArgs;
 
-use super::{share, vm};
 use crate::config;
-use crate::error::{Failure, Result};
+use crate::error::{Exit, Failure, Result};
 use crate::lima::{self, control};
+use crate::locations;
 
 /// Stop sharing a host directory with the VM.
 #[derive(FromArgs)]
@@ -18,10 +18,10 @@ pub struct Args {
     dir: PathBuf,
 }
 
-pub fn run(args: Args) -> Result<i32> {
+pub fn run(args: Args) -> Result<Exit> {
     let loaded = config::load()?;
-    let (limactl, vm) = vm::target(&loaded)?;
-    vm::require_vm(&vm)?;
+    let (limactl, vm) = lima::target(&loaded)?;
+    lima::require_vm(&vm)?;
     // A directory deleted since it was shared can still be unshared by its path.
     let dir = std::fs::canonicalize(&args.dir)
         .unwrap_or_else(|_| std::path::absolute(&args.dir).unwrap_or(args.dir.clone()));
@@ -34,13 +34,13 @@ pub fn run(args: Args) -> Result<i32> {
         .map(|m| m.location.as_path())
         .collect();
     if matching.is_empty() {
-        return Err(Failure::with_code(
-            1,
-            format!("{} is not shared with VM `{vm}`", dir.display()),
-        ));
+        return Err(Failure::refused(format!(
+            "{} is not shared with VM `{vm}`",
+            dir.display()
+        )));
     }
     let mut locations: Vec<PathBuf> = matching.iter().map(|p| p.to_path_buf()).collect();
-    locations.extend(matching.iter().filter_map(|p| share::tilde_form(p)));
+    locations.extend(matching.iter().filter_map(|p| locations::tilde_form(p)));
     let expr =
         control::remove_mounts_expr(&locations.iter().map(PathBuf::as_path).collect::<Vec<_>>())?;
     control::edit(&limactl, &vm, listed.status == "Running", &expr)?;
@@ -52,14 +52,11 @@ pub fn run(args: Args) -> Result<i32> {
         .iter()
         .any(|m| m.resolved == dir || m.location == dir)
     {
-        return Err(Failure::with_code(
-            1,
-            format!(
-                "{} is still shared: the mount comes from Lima's global config ($LIMA_HOME/_config/default.yaml or override.yaml); remove it there",
-                dir.display()
-            ),
-        ));
+        return Err(Failure::cannot_run(format!(
+            "{} is still shared: the mount comes from Lima's global config ($LIMA_HOME/_config/default.yaml or override.yaml); remove it there",
+            dir.display()
+        )));
     }
-    println!("{} is no longer shared with VM `{vm}`", dir.display());
-    Ok(0)
+    crate::say!("{} is no longer shared with VM `{vm}`", dir.display());
+    Ok(Exit::Success)
 }

@@ -6,9 +6,9 @@ use std::process::{Command, Stdio};
 
 use argh::FromArgs;
 
-use crate::config::{self, Loaded};
-use crate::error::{Failure, Result};
-use crate::lima::{self, control};
+use crate::config;
+use crate::error::{Exit, Failure, Result};
+use crate::lima::{self, Limactl, control};
 use crate::locations;
 
 /// Our Lima template for an agents VM (install/lima/agent.yaml).
@@ -60,93 +60,71 @@ struct DeleteArgs {
     yes: bool,
 }
 
-/// limactl (checked for version) and the VM name, as every VM command needs them.
-pub fn target(loaded: &Loaded) -> Result<(PathBuf, String)> {
-    let limactl = lima::find_limactl(loaded.limactl())?;
-    lima::checked_version(&limactl)?;
-    Ok((limactl, loaded.vm_for(None)?))
-}
-
-pub fn require_vm(vm: &str) -> Result<()> {
-    if lima::exists(vm)? {
-        Ok(())
-    } else {
-        Err(Failure::with_code(
-            1,
-            format!("VM `{vm}` does not exist; create it with `shimctl vm create`"),
-        ))
-    }
-}
-
-pub fn run(args: Args) -> Result<i32> {
+pub fn run(args: Args) -> Result<Exit> {
     let loaded = config::load()?;
-    let (limactl, vm) = target(&loaded)?;
+    let (limactl, vm) = lima::target(&loaded)?;
     match args.command {
         VmCommand::Create(a) => create(&limactl, &vm, a.template.as_deref())?,
         VmCommand::Start(_) => {
-            require_vm(&vm)?;
-            control::run(&limactl, ["start", "--tty=false", &vm])?;
+            lima::require_vm(&vm)?;
+            control::run(&limactl, &["start", "--tty=false", vm.as_str()])?;
         }
         VmCommand::Stop(_) => {
-            require_vm(&vm)?;
-            control::run(&limactl, ["stop", "--tty=false", &vm])?;
+            lima::require_vm(&vm)?;
+            control::run(&limactl, &["stop", "--tty=false", vm.as_str()])?;
         }
         VmCommand::Delete(a) => {
-            require_vm(&vm)?;
+            lima::require_vm(&vm)?;
             if !a.yes && !confirm_delete(&vm)? {
-                println!("left VM `{vm}` as it is");
-                return Ok(1);
+                crate::say!("left VM `{vm}` as it is");
+                return Ok(Exit::Refused);
             }
-            control::run(&limactl, ["delete", "--tty=false", "--force", &vm])?;
-            println!("deleted VM `{vm}`; `shimctl vm create` makes a fresh one");
+            control::run(&limactl, &["delete", "--tty=false", "--force", vm.as_str()])?;
+            crate::say!("deleted VM `{vm}`; `shimctl vm create` makes a fresh one");
         }
     }
-    Ok(0)
+    Ok(Exit::Success)
 }
 
 fn confirm_delete(vm: &str) -> Result<bool> {
     let stdin = std::io::stdin();
     if !stdin.is_terminal() {
-        return Err(Failure::with_code(
-            1,
-            format!("deleting VM `{vm}` needs confirmation: run it in a terminal, or pass --yes"),
-        ));
+        return Err(Failure::refused(format!(
+            "deleting VM `{vm}` needs confirmation: run it in a terminal, or pass --yes"
+        )));
     }
-    eprint!(
+    let _ = write!(
+        std::io::stderr(),
         "Delete VM `{vm}`? It is disposable (`shimctl vm create` makes a fresh one), but what lives only inside it is lost: agent logins, files outside shared directories. [y/N] "
     );
-    let _ = std::io::stderr().flush();
     let mut answer = String::new();
     stdin
         .lock()
         .read_line(&mut answer)
-        .map_err(|e| Failure::with_code(1, e.to_string()))?;
+        .map_err(|e| Failure::cannot_run(e.to_string()))?;
     Ok(matches!(answer.trim(), "y" | "Y" | "yes"))
 }
 
-fn create(limactl: &Path, vm: &str, template: Option<&Path>) -> Result<()> {
+fn create(limactl: &Limactl, vm: &str, template: Option<&Path>) -> Result<()> {
     if lima::exists(vm)? {
-        return Err(Failure::with_code(
-            1,
-            format!(
-                "VM `{vm}` already exists; to start over: shimctl vm delete, then shimctl vm create"
-            ),
-        ));
+        return Err(Failure::refused(format!(
+            "VM `{vm}` already exists; to start over: shimctl vm delete, then shimctl vm create"
+        )));
     }
     let template = match template {
         Some(t) if t.is_file() => t.to_path_buf(),
         Some(t) => {
-            return Err(Failure::with_code(
-                1,
-                format!("template {} is not a file", t.display()),
-            ));
+            return Err(Failure::usage(format!(
+                "template {} is not a file",
+                t.display()
+            )));
         }
         None => write_embedded_template()?,
     };
     // --mount-none: whatever the template or Lima's defaults say, no host directory is shared.
     control::run(
         limactl,
-        [
+        &[
             "create".as_ref(),
             "--tty=false".as_ref(),
             format!("--name={vm}").as_ref(),
@@ -154,19 +132,19 @@ fn create(limactl: &Path, vm: &str, template: Option<&Path>) -> Result<()> {
             template.as_os_str(),
         ],
     )?;
-    control::run(limactl, ["start", "--tty=false", vm])?;
+    control::run(limactl, &["start", "--tty=false", vm])?;
     copy_git_identity(limactl, vm);
-    println!("VM `{vm}` is ready; share a project with it: cd ~/Projects && shimctl share .");
+    crate::say!("VM `{vm}` is ready; share a project with it: cd ~/Projects && shimctl share .");
     Ok(())
 }
 
 fn write_embedded_template() -> Result<PathBuf> {
     let dir = locations::cache_dir()
-        .ok_or_else(|| Failure::with_code(1, "cannot place the cache directory: set HOME"))?;
+        .ok_or_else(|| Failure::cannot_run("cannot place the cache directory: set HOME"))?;
     let path = dir.join("agent.yaml");
     std::fs::create_dir_all(&dir)
         .and_then(|_| std::fs::write(&path, TEMPLATE))
-        .map_err(|e| Failure::with_code(1, format!("cannot write {}: {e}", path.display())))?;
+        .map_err(|e| Failure::cannot_run(format!("cannot write {}: {e}", path.display())))?;
     Ok(path)
 }
 
@@ -182,7 +160,7 @@ fn host_git(key: &str) -> Option<String> {
 
 /// Name and email only: commits made in the VM carry the user's identity, nothing secret
 /// (no credentials, no signing keys) is copied.
-fn copy_git_identity(limactl: &Path, vm: &str) {
+fn copy_git_identity(limactl: &Limactl, vm: &str) {
     for key in ["user.name", "user.email"] {
         match host_git(key) {
             Some(value) => {
@@ -191,13 +169,13 @@ fn copy_git_identity(limactl: &Path, vm: &str) {
                     vm,
                     &["git", "config", "--global", key, &value],
                 ) {
-                    Some(_) => println!("set git {key} in the VM to the host's: {value}"),
-                    None => println!(
+                    Some(_) => crate::say!("set git {key} in the VM to the host's: {value}"),
+                    None => crate::say!(
                         "could not set git {key} in the VM; set it there with: git config --global {key} ..."
                     ),
                 }
             }
-            None => println!(
+            None => crate::say!(
                 "the host has no git {key}; set it in the VM with: git config --global {key} ..."
             ),
         }

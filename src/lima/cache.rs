@@ -11,14 +11,17 @@ use std::io::Write;
 use std::os::unix::ffi::OsStrExt;
 use std::os::unix::fs::MetadataExt;
 use std::path::{Path, PathBuf};
-use std::process::{Command, Stdio};
 
+use super::Limactl;
 use super::instance::{self, Instance, Mount};
+use super::process;
 use super::version::Version;
 use crate::error::{Failure, Result};
 use crate::locations;
 
 const MAGIC: &[u8] = b"shimctl-cache-1";
+/// Far more than any entry needs (a few hundred mounts); a larger file is not ours.
+const MAX_ENTRY_BYTES: u64 = 1 << 20;
 
 fn stamp(path: &Path) -> Vec<u8> {
     match std::fs::metadata(path) {
@@ -35,8 +38,9 @@ fn stamp(path: &Path) -> Vec<u8> {
     }
 }
 
+/// An entry's fields; anything that is not a small regular file in our format is a miss.
 fn read_entry(file: &Path) -> Option<Vec<Vec<u8>>> {
-    let bytes = std::fs::read(file).ok()?;
+    let bytes = locations::read_small_file(file, MAX_ENTRY_BYTES).ok()?;
     let mut fields: Vec<Vec<u8>> = bytes.split(|&b| b == 0).map(<[u8]>::to_vec).collect();
     // Every field is NUL-terminated, so the split leaves one empty tail.
     if fields.pop()? != b"" || fields.first()? != MAGIC {
@@ -57,7 +61,12 @@ fn write_entry(file: &Path, fields: &[&[u8]]) {
         data.extend_from_slice(f);
         data.push(0);
     }
-    let written = std::fs::File::create(&tmp).and_then(|mut f| f.write_all(&data));
+    let _ = std::fs::remove_file(&tmp);
+    let written = std::fs::OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .open(&tmp)
+        .and_then(|mut f| f.write_all(&data));
     if written.is_err() || std::fs::rename(&tmp, file).is_err() {
         let _ = std::fs::remove_file(&tmp);
     }
@@ -75,10 +84,9 @@ fn short_hash(bytes: &[u8]) -> u64 {
     })
 }
 
-pub fn limactl_version(limactl: &Path) -> Result<Version> {
-    let canonical = std::fs::canonicalize(limactl).unwrap_or_else(|_| limactl.to_path_buf());
-    let key_path = canonical.as_os_str().as_bytes();
-    let key_stamp = stamp(&canonical);
+pub fn limactl_version(limactl: &Limactl) -> Result<Version> {
+    let key_path = limactl.canonical.as_os_str().as_bytes();
+    let key_stamp = stamp(&limactl.canonical);
     let file = cache_file("limactl-version");
 
     if let Some(fields) = file.as_deref().and_then(read_entry)
@@ -90,26 +98,23 @@ pub fn limactl_version(limactl: &Path) -> Result<Version> {
         return Ok(v);
     }
 
-    let out = Command::new(limactl)
-        .arg("--version")
-        .stdin(Stdio::null())
-        .stderr(Stdio::inherit())
-        .output()
-        .map_err(|e| {
-            Failure::cannot_run(format!(
-                "cannot run {}: {e}; {}",
-                limactl.display(),
-                super::INSTALL_HINT
-            ))
-        })?;
+    let out = process::output(
+        &limactl.path,
+        &["--version".into()],
+        None,
+        limactl.query_timeout,
+    )?;
     let text = String::from_utf8_lossy(&out.stdout);
     let version = Version::parse_output(&text)
         .filter(|_| out.status.success())
         .ok_or_else(|| {
+            let said = text.trim();
+            let said: String = said.chars().take(200).collect();
             Failure::cannot_run(format!(
-                "cannot tell the Lima version from `{} --version` (it said `{}`); {}",
-                limactl.display(),
-                text.trim(),
+                "`{} --version` did not say `limactl version X.Y.Z` (it said `{}`{}); is it Lima's limactl? {}",
+                limactl.path.display(),
+                said.escape_debug(),
+                if out.status.success() { String::new() } else { format!(", {}", out.status) },
                 super::INSTALL_HINT
             ))
         })?;
@@ -124,7 +129,7 @@ pub fn limactl_version(limactl: &Path) -> Result<Version> {
 
 /// The instance's mounts and guest home, asking `limactl list --json` only when a file
 /// Lima builds them from has changed. Fails when the instance does not exist.
-pub fn instance(limactl: &Path, vm: &str, dir: &Path) -> Result<Instance> {
+pub fn instance(limactl: &Limactl, vm: &str, dir: &Path) -> Result<Instance> {
     let lima_yaml = dir.join("lima.yaml");
     let yaml_stamp = stamp(&lima_yaml);
     if yaml_stamp == b"absent" {
@@ -154,7 +159,9 @@ pub fn instance(limactl: &Path, vm: &str, dir: &Path) -> Result<Instance> {
         return Ok(instance);
     }
 
-    let instance = instance::query(limactl, vm)?.instance;
+    let listed = instance::query(limactl, vm)?;
+    listed.warn_ignored();
+    let instance = listed.instance;
     if let Some(file) = file {
         let value = encode(&instance);
         let fields: Vec<&[u8]> = key.iter().chain(value.iter()).map(Vec::as_slice).collect();
@@ -190,7 +197,8 @@ fn decode(fields: &[Vec<u8>]) -> Option<Instance> {
     let (home, rest) = fields.split_first()?;
     let (count, rest) = rest.split_first()?;
     let count: usize = std::str::from_utf8(count).ok()?.parse().ok()?;
-    if rest.len() != count * 4 {
+    // The count is only compared, never used to size anything: a corrupt one is a miss.
+    if Some(rest.len()) != count.checked_mul(4) {
         return None;
     }
     let path = |b: &Vec<u8>| PathBuf::from(OsStr::from_bytes(b));
@@ -241,5 +249,15 @@ mod tests {
         assert!(read_entry(&file).is_none());
         std::fs::write(&file, b"shimctl-cache-1\0half").unwrap();
         assert!(read_entry(&file).is_none());
+        let huge = format!("/h\0{}\0", usize::MAX);
+        assert!(
+            decode(
+                &huge
+                    .split('\0')
+                    .map(|f| f.as_bytes().to_vec())
+                    .collect::<Vec<_>>()
+            )
+            .is_none()
+        );
     }
 }

@@ -1,50 +1,33 @@
 //! Driving limactl for `shimctl` commands (never on the shim's hot path): VM life cycle,
 //! mount edits, and questions asked inside the guest.
 
-use std::ffi::OsStr;
+use std::ffi::{OsStr, OsString};
 use std::path::Path;
-use std::process::{Command, Stdio};
 
+use super::{Limactl, process};
 use crate::error::{Failure, Result};
 use crate::quote::yq_string;
 
 /// Runs `limactl ARGS...` with the terminal attached, so Lima's progress streams through.
-pub fn run<I, S>(limactl: &Path, args: I) -> Result<()>
-where
-    I: IntoIterator<Item = S>,
-    S: AsRef<OsStr>,
-{
-    let args: Vec<S> = args.into_iter().collect();
-    let shown: Vec<String> = args
-        .iter()
-        .map(|a| a.as_ref().to_string_lossy().into_owned())
-        .collect();
-    let status = Command::new(limactl)
-        .args(&args)
-        .status()
-        .map_err(|e| Failure::with_code(1, format!("cannot run {}: {e}", limactl.display())))?;
+pub fn run<S: AsRef<OsStr>>(limactl: &Limactl, args: &[S]) -> Result<()> {
+    let status = process::attached(&limactl.path, args, limactl.vm_timeout)?;
     if status.success() {
         Ok(())
     } else {
-        Err(Failure::with_code(
-            status.code().unwrap_or(1),
-            format!(
-                "`limactl {}` failed; see Lima's message above",
-                shown.join(" ")
-            ),
-        ))
+        let args: Vec<OsString> = args.iter().map(|a| a.as_ref().to_os_string()).collect();
+        Err(Failure::cannot_run(format!(
+            "`{}` failed; see Lima's message above",
+            process::shown(&args)
+        )))
     }
 }
 
-/// Runs COMMAND in the guest (workdir `/`) and returns its stdout; None when it failed.
-pub fn guest_output(limactl: &Path, vm: &str, command: &[&str]) -> Option<String> {
-    let out = Command::new(limactl)
-        .args(["shell", "--workdir", "/", vm])
-        .args(command)
-        .stdin(Stdio::null())
-        .stderr(Stdio::null())
-        .output()
-        .ok()?;
+/// Runs COMMAND in the guest (workdir `/`) and returns its stdout; None when it failed or
+/// did not answer in time.
+pub fn guest_output(limactl: &Limactl, vm: &str, command: &[&str]) -> Option<String> {
+    let mut args: Vec<OsString> = vec!["shell".into(), "--workdir".into(), "/".into(), vm.into()];
+    args.extend(command.iter().map(OsString::from));
+    let out = process::output(&limactl.path, &args, None, limactl.query_timeout).ok()?;
     out.status
         .success()
         .then(|| String::from_utf8_lossy(&out.stdout).into_owned())
@@ -53,13 +36,10 @@ pub fn guest_output(limactl: &Path, vm: &str, command: &[&str]) -> Option<String
 /// A yq string for a path, or a message saying why the path cannot go into Lima's YAML.
 fn yq_path(path: &Path) -> Result<String> {
     path.to_str().and_then(yq_string).ok_or_else(|| {
-        Failure::with_code(
-            1,
-            format!(
-                "{} cannot be shared: Lima's config holds only text without control characters",
-                path.display()
-            ),
-        )
+        Failure::usage(format!(
+            "{} cannot be shared: Lima's config holds only text without control characters",
+            path.display()
+        ))
     })
 }
 
@@ -91,14 +71,14 @@ pub fn share_expr(
 
 /// Applies a yq expression to the VM's config, stopping it first if it runs (Lima refuses
 /// to edit a running VM) and starting it again afterwards.
-pub fn edit(limactl: &Path, vm: &str, running: bool, expr: &str) -> Result<()> {
+pub fn edit(limactl: &Limactl, vm: &str, running: bool, expr: &str) -> Result<()> {
     if running {
-        println!("stopping VM `{vm}` to change its mounts (it starts again afterwards)");
-        run(limactl, ["stop", "--tty=false", vm])?;
+        crate::say!("stopping VM `{vm}` to change its mounts (it starts again afterwards)");
+        run(limactl, &["stop", "--tty=false", vm])?;
     }
-    let edited = run(limactl, ["edit", "--tty=false", vm, "--set", expr]);
+    let edited = run(limactl, &["edit", "--tty=false", vm, "--set", expr]);
     if running {
-        run(limactl, ["start", "--tty=false", vm])?;
+        run(limactl, &["start", "--tty=false", vm])?;
     }
     edited
 }

@@ -1,11 +1,11 @@
 //! An instance as `limactl list --json NAME` describes it: the authoritative view, with
 //! defaults, `~` expansion and the `_config` merges already applied.
 
-use std::path::{Path, PathBuf};
-use std::process::{Command, Stdio};
+use std::path::PathBuf;
 
 use serde::Deserialize;
 
+use super::{Limactl, process};
 use crate::error::{Failure, Result};
 
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -31,6 +31,16 @@ pub struct Listed {
     pub instance: Instance,
     /// Running, Stopped or Broken.
     pub status: String,
+    /// Mounts that were left out, each with the reason (for a warning).
+    pub ignored: Vec<String>,
+}
+
+impl Listed {
+    pub fn warn_ignored(&self) {
+        for why in &self.ignored {
+            crate::tell!("shimctl: warning: {why}");
+        }
+    }
 }
 
 #[derive(Deserialize)]
@@ -80,41 +90,45 @@ pub fn parse_list_json(text: &str) -> std::result::Result<Listed, String> {
         .ok_or("empty output")?;
     let entry: ListEntry = serde_json::from_str(first).map_err(|e| e.to_string())?;
     let config = entry.config.ok_or("no `config` in the output")?;
-    let mounts = config
-        .mounts
-        .unwrap_or_default()
-        .into_iter()
-        .map(|m| {
-            let location = expand_tilde(&m.location);
-            let mount_point = m
-                .mount_point
-                .filter(|p| !p.is_empty())
-                .map(|p| expand_tilde(&p))
-                .unwrap_or_else(|| location.clone());
-            Mount {
-                resolved: std::fs::canonicalize(&location).unwrap_or_else(|_| location.clone()),
-                location,
-                mount_point,
-                writable: m.writable.unwrap_or(false),
-            }
-        })
-        .collect();
+    let mut ignored = Vec::new();
+    let mut mounts = Vec::new();
+    for m in config.mounts.unwrap_or_default() {
+        let location = expand_tilde(&m.location);
+        // Lima resolves such a location against its own working directory; shimctl cannot
+        // know it, and matching it against ours could map a directory to the wrong share.
+        if !location.is_absolute() {
+            ignored.push(format!(
+                "VM mount location `{}` is not an absolute path; it is ignored (fix it with `limactl edit`)",
+                m.location.escape_debug()
+            ));
+            continue;
+        }
+        let mount_point = m
+            .mount_point
+            .filter(|p| !p.is_empty())
+            .map(|p| expand_tilde(&p))
+            .unwrap_or_else(|| location.clone());
+        mounts.push(Mount {
+            resolved: std::fs::canonicalize(&location).unwrap_or_else(|_| location.clone()),
+            location,
+            mount_point,
+            writable: m.writable.unwrap_or(false),
+        });
+    }
     Ok(Listed {
         instance: Instance {
             mounts,
             guest_home: config.user.and_then(|u| u.home),
         },
         status: entry.status,
+        ignored,
     })
 }
 
 /// Asks limactl (a process: only when the cache is cold, and in `shimctl` commands).
-pub fn query(limactl: &Path, vm: &str) -> Result<Listed> {
-    let out = Command::new(limactl)
-        .args(["list", "--json", vm])
-        .stdin(Stdio::null())
-        .output()
-        .map_err(|e| Failure::cannot_run(format!("cannot run {}: {e}", limactl.display())))?;
+pub fn query(limactl: &Limactl, vm: &str) -> Result<Listed> {
+    let args = ["list".into(), "--json".into(), vm.into()];
+    let out = process::output(&limactl.path, &args, None, limactl.query_timeout)?;
     if !out.status.success() {
         let err = String::from_utf8_lossy(&out.stderr);
         let detail = err.lines().last().unwrap_or("").trim();
@@ -125,7 +139,7 @@ pub fn query(limactl: &Path, vm: &str) -> Result<Listed> {
     parse_list_json(&String::from_utf8_lossy(&out.stdout)).map_err(|e| {
         Failure::cannot_run(format!(
             "cannot read `limactl list --json {vm}` output ({e}); is {} really Lima 2.x?",
-            limactl.display()
+            limactl.path.display()
         ))
     })
 }
@@ -159,6 +173,18 @@ mod tests {
             .instance;
         assert_eq!(i.mounts[0].mount_point, PathBuf::from("/srv/x"));
         assert!(!i.mounts[0].writable);
+    }
+
+    #[test]
+    fn relative_or_empty_locations_are_ignored_with_a_reason() {
+        let listed = parse_list_json(
+            r#"{"config":{"mounts":[{"location":""},{"location":"."},{"location":"rel/dir"},{"location":"/ok"}]}}"#,
+        )
+        .unwrap();
+        assert_eq!(listed.instance.mounts.len(), 1);
+        assert_eq!(listed.instance.mounts[0].location, PathBuf::from("/ok"));
+        assert_eq!(listed.ignored.len(), 3, "{:?}", listed.ignored);
+        assert!(listed.ignored[2].contains("rel/dir"));
     }
 
     #[test]

@@ -1,15 +1,20 @@
 //! What shimctl knows about Lima: finding limactl and its version, an instance's mounts
 //! (from `limactl list --json`, remembered until the instance's config changes), and the
-//! `limactl shell` command line. Facts from ../shared/lima-contract.md.
+//! `limactl shell` command line. The facts, with links to Lima's source, are in
+//! docs/lima.md.
 
 pub mod cache;
 pub mod command;
 pub mod control;
 pub mod instance;
+pub mod process;
 pub mod version;
 
+use std::os::unix::fs::MetadataExt;
 use std::path::{Path, PathBuf};
+use std::time::Duration;
 
+use crate::config::Loaded;
 use crate::error::{Failure, Result};
 use crate::locations;
 
@@ -18,26 +23,67 @@ pub use version::Version;
 
 pub const INSTALL_HINT: &str = "install Lima 2.0 or newer (macOS: `brew install lima`; Linux: https://lima-vm.io/docs/installation/)";
 
+/// A limactl to call, with the time limits for waiting on it.
+#[derive(Clone, Debug)]
+pub struct Limactl {
+    /// As found (what the user named, or the PATH entry): what is executed.
+    pub path: PathBuf,
+    /// Symlinks resolved: what the version cache is keyed on.
+    pub canonical: PathBuf,
+    pub query_timeout: Duration,
+    pub vm_timeout: Duration,
+}
+
+/// The running binary's device and inode, to tell a limactl that is really shimctl.
+fn me_id() -> Option<(u64, u64)> {
+    let me = std::env::current_exe().ok()?;
+    std::fs::metadata(me).ok().map(|m| (m.dev(), m.ino()))
+}
+
 /// limactl as Lima's own `lima` script finds it: `$LIMACTL`, else the config's `limactl`,
-/// else `limactl` on PATH.
-pub fn find_limactl(configured: Option<&Path>) -> Result<PathBuf> {
+/// else `limactl` on PATH (absolute entries only). One that is shimctl itself, or a link to
+/// any shimctl, is refused: it would run the shim again instead of Lima.
+pub fn find_limactl(loaded: &Loaded) -> Result<Limactl> {
     let (wanted, source) = match std::env::var_os("LIMACTL").filter(|v| !v.is_empty()) {
         Some(v) => (PathBuf::from(v), "$LIMACTL"),
-        None => match configured {
+        None => match loaded.limactl() {
             Some(p) => (p.to_path_buf(), "the config's `limactl`"),
             None => (PathBuf::from("limactl"), "PATH"),
         },
     };
     let found = if wanted.as_os_str().as_encoded_bytes().contains(&b'/') {
-        locations::is_executable(&wanted).then_some(wanted.clone())
+        // Relative to the current directory (a project) would be as unsafe as `.` on PATH.
+        (wanted.is_absolute() && locations::is_executable(&wanted)).then(|| wanted.clone())
     } else {
         locations::executables_on_path(&wanted).next()
     };
-    found.ok_or_else(|| {
-        Failure::cannot_run(format!(
-            "limactl not found (looked for `{}` via {source}); {INSTALL_HINT}",
+    let Some(path) = found else {
+        let why = if wanted.as_os_str().as_encoded_bytes().contains(&b'/') && !wanted.is_absolute()
+        {
+            " (a relative path is not used: give an absolute one)"
+        } else {
+            ""
+        };
+        return Err(Failure::cannot_run(format!(
+            "limactl not found (looked for `{}` via {source}{why}); {INSTALL_HINT}",
             wanted.display()
-        ))
+        )));
+    };
+    let canonical = std::fs::canonicalize(&path).unwrap_or_else(|_| path.clone());
+    let is_me = std::fs::metadata(&canonical)
+        .ok()
+        .is_some_and(|m| Some((m.dev(), m.ino())) == me_id());
+    if is_me || canonical.file_name().is_some_and(|n| n == "shimctl") {
+        return Err(Failure::cannot_run(format!(
+            "limactl from {source} is {}, which is shimctl, not Lima; point {source} at Lima's limactl, or unset it",
+            path.display()
+        )));
+    }
+    Ok(Limactl {
+        path,
+        canonical,
+        query_timeout: loaded.query_timeout(),
+        vm_timeout: loaded.vm_timeout(),
     })
 }
 
@@ -50,13 +96,13 @@ pub fn instance_dir(vm: &str) -> Result<PathBuf> {
 }
 
 /// The version of this limactl, asking it only when the binary changed since last time.
-pub fn checked_version(limactl: &Path) -> Result<Version> {
+pub fn checked_version(limactl: &Limactl) -> Result<Version> {
     let version = cache::limactl_version(limactl)?;
     if version < Version::MINIMUM {
         return Err(Failure::cannot_run(format!(
             "Lima {version} is too old: shimctl needs limactl {} or newer ({}); upgrade Lima (macOS: `brew upgrade lima`)",
             Version::MINIMUM,
-            limactl.display()
+            limactl.path.display()
         )));
     }
     Ok(version)
@@ -67,8 +113,43 @@ pub fn exists(vm: &str) -> Result<bool> {
     Ok(instance_dir(vm)?.join("lima.yaml").exists())
 }
 
+/// Whether the instance's host agent runs, as Lima judges it (a live pid in `ha.pid`),
+/// without starting a process.
+pub fn host_agent_running(dir: &Path) -> bool {
+    let Ok(text) = locations::read_small_file(&dir.join("ha.pid"), 64) else {
+        return false;
+    };
+    let Some(pid) = std::str::from_utf8(&text)
+        .ok()
+        .and_then(|t| t.trim().parse::<libc::pid_t>().ok())
+        .filter(|&p| p > 0)
+    else {
+        return false;
+    };
+    // SAFETY: signal 0 only checks that the process exists.
+    let rc = unsafe { libc::kill(pid, 0) };
+    rc == 0 || std::io::Error::last_os_error().raw_os_error() == Some(libc::EPERM)
+}
+
 /// Everything the shim needs to know about the VM, from the cache when nothing changed.
-pub fn instance(limactl: &Path, vm: &str) -> Result<Instance> {
+pub fn instance(limactl: &Limactl, vm: &str) -> Result<Instance> {
     let dir = instance_dir(vm)?;
     cache::instance(limactl, vm, &dir)
+}
+
+/// limactl (checked for version) and the VM name, as every VM command needs them.
+pub fn target(loaded: &Loaded) -> Result<(Limactl, String)> {
+    let limactl = find_limactl(loaded)?;
+    checked_version(&limactl)?;
+    Ok((limactl, loaded.vm_for(None)?))
+}
+
+pub fn require_vm(vm: &str) -> Result<()> {
+    if exists(vm)? {
+        Ok(())
+    } else {
+        Err(Failure::cannot_run(format!(
+            "VM `{vm}` does not exist; create it with `shimctl vm create`"
+        )))
+    }
 }

@@ -17,15 +17,30 @@ impl Version {
         patch: 0,
     };
 
-    /// Reads `limactl --version` output; tolerates a leading `v` and suffixes like `-rc.1`.
+    /// Reads `limactl --version` output: exactly `limactl version X.Y.Z` with an optional
+    /// `v` and a `-suffix`/`+suffix` (release candidates, `git describe` builds). Anything
+    /// else is not guessed at: a wrapper or another program printing numbers is not Lima.
     pub fn parse_output(text: &str) -> Option<Version> {
-        let word = text.split_whitespace().find(|w| {
-            w.trim_start_matches('v')
-                .chars()
-                .next()
-                .is_some_and(|c| c.is_ascii_digit())
-        })?;
-        Version::parse(word.trim_start_matches('v'))
+        let rest = text.trim().strip_prefix("limactl version ")?;
+        let rest = rest.strip_prefix('v').unwrap_or(rest);
+        let end = rest.find(['-', '+']).unwrap_or(rest.len());
+        let (numbers, suffix) = rest.split_at(end);
+        if suffix.chars().any(char::is_whitespace) {
+            return None;
+        }
+        let mut parts = numbers.split('.');
+        let mut next = || -> Option<u32> {
+            let p = parts.next()?;
+            (!p.is_empty() && p.bytes().all(|b| b.is_ascii_digit()))
+                .then(|| p.parse().ok())
+                .flatten()
+        };
+        let version = Version {
+            major: next()?,
+            minor: next()?,
+            patch: next()?,
+        };
+        parts.next().is_none().then_some(version)
     }
 
     pub fn parse(s: &str) -> Option<Version> {
@@ -77,7 +92,19 @@ mod tests {
                 patch: 3
             })
         );
-        assert_eq!(Version::parse_output("limactl version HEAD"), None);
+        for bad in [
+            "limactl version HEAD",
+            "",
+            "2.1.0",
+            "lima 2.1.0",
+            "limactl version 2.1",
+            "limactl version 2.1.0.4",
+            "limactl version 2.x.0",
+            "limactl version 2.1.0\nextra words",
+            "warning: something\nlimactl version 2.1.0",
+        ] {
+            assert_eq!(Version::parse_output(bad), None, "{bad:?}");
+        }
     }
 
     #[test]

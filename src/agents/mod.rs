@@ -1,0 +1,98 @@
+//! Agent profiles: what each agent is called in the VM, how its full-auto mode is switched
+//! on, when it must not be, and which variables it needs. The data is in `builtin.rs`, the
+//! full-auto decision in `full_auto.rs`.
+
+mod builtin;
+mod full_auto;
+
+use std::ffi::OsString;
+
+use builtin::{BUILTINS, HELP_VERSION};
+pub use full_auto::FullAutoDecision;
+
+/// The agents linked by `shimctl install` when none are named.
+pub const DEFAULT_AGENTS: &[&str] = &["claude", "codex", "opencode"];
+
+/// Variables every agent gets when set on the host: terminal and locale only.
+pub const GLOBAL_ENV: &[&str] = &["LANG", "LC_*", "TZ", "COLORTERM", "NO_COLOR", "FORCE_COLOR"];
+
+pub fn builtin_names() -> impl Iterator<Item = &'static str> {
+    BUILTINS.iter().map(|b| b.name)
+}
+
+#[derive(Clone, Debug)]
+pub struct Agent {
+    /// The name the shim was invoked as.
+    pub name: String,
+    /// The program run in the VM; always the first word of the guest command.
+    pub program: String,
+    pub vm: Option<String>,
+    /// Added before the user's arguments.
+    pub args: Vec<OsString>,
+    /// Names or `*` patterns of host variables this agent needs.
+    pub env: Vec<String>,
+    pub full_auto: FullAuto,
+}
+
+#[derive(Clone, Debug)]
+pub struct FullAuto {
+    pub enabled: bool,
+    pub args: Vec<String>,
+    pub env: Vec<(String, String)>,
+    pub after_subcommands: Vec<String>,
+    pub skip_subcommands: Vec<String>,
+    pub skip_flags: Vec<String>,
+    pub value_flags: Vec<String>,
+}
+
+impl Agent {
+    pub fn builtin(name: &str) -> Option<Agent> {
+        let b = BUILTINS.iter().find(|b| b.name == name)?;
+        let strings = |xs: &[&str]| xs.iter().map(|s| s.to_string()).collect::<Vec<_>>();
+        Some(Agent {
+            name: name.to_string(),
+            program: name.to_string(),
+            vm: None,
+            args: Vec::new(),
+            env: strings(b.env),
+            full_auto: FullAuto {
+                enabled: true,
+                args: strings(b.full_auto_args),
+                env: b
+                    .full_auto_env
+                    .iter()
+                    .map(|(k, v)| (k.to_string(), v.to_string()))
+                    .collect(),
+                after_subcommands: strings(b.after_subcommands),
+                skip_subcommands: strings(b.skip_subcommands),
+                skip_flags: strings(b.skip_flags),
+                value_flags: strings(b.value_flags),
+            },
+        })
+    }
+
+    /// An agent known only from the config: no full-auto until the config says how.
+    pub fn custom(name: &str) -> Agent {
+        Agent {
+            name: name.to_string(),
+            program: name.to_string(),
+            vm: None,
+            args: Vec::new(),
+            env: Vec::new(),
+            full_auto: FullAuto {
+                enabled: true,
+                args: Vec::new(),
+                env: Vec::new(),
+                after_subcommands: Vec::new(),
+                skip_subcommands: Vec::new(),
+                skip_flags: HELP_VERSION.iter().map(|s| s.to_string()).collect(),
+                value_flags: Vec::new(),
+            },
+        }
+    }
+
+    /// The program's file name, for finding the host's real one.
+    pub fn program_file_name(&self) -> &str {
+        self.program.rsplit('/').next().unwrap_or(&self.program)
+    }
+}
