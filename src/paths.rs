@@ -5,7 +5,7 @@
 
 use std::ffi::{OsStr, OsString};
 use std::os::unix::ffi::{OsStrExt, OsStringExt};
-use std::path::{Path, PathBuf};
+use std::path::{Component, Path, PathBuf};
 
 use crate::lima::Mount;
 
@@ -42,16 +42,90 @@ pub fn guest_dir<'m>(host_cwd: &Path, mounts: &'m [Mount]) -> Option<(PathBuf, &
         .map(|(m, rel)| (join_rel(&m.mount_point, &rel), m))
 }
 
+/// Where the part of `arg` below `base` begins, if `arg` names `base` or a path under it.
+/// `base` is compared component by component, so `//` and `/./` in that prefix still match;
+/// what follows is not looked at here.
+fn prefix_end(arg: &[u8], base: &Path) -> Option<usize> {
+    let mut pos = 0;
+    for component in base.components() {
+        match component {
+            Component::RootDir => {
+                if arg.first() != Some(&b'/') {
+                    return None;
+                }
+                pos = 1;
+            }
+            Component::Normal(name) => {
+                loop {
+                    while arg.get(pos) == Some(&b'/') {
+                        pos += 1;
+                    }
+                    let rest = &arg[pos..];
+                    if rest == b"." || rest.starts_with(b"./") {
+                        pos += 1;
+                    } else {
+                        break;
+                    }
+                }
+                let name = name.as_bytes();
+                if !arg[pos..].starts_with(name) {
+                    return None;
+                }
+                pos += name.len();
+                if !matches!(arg.get(pos), None | Some(b'/')) {
+                    return None;
+                }
+            }
+            _ => return None,
+        }
+    }
+    Some(pos)
+}
+
+/// Whether a `..` in `rest` (the part below a mount) climbs above the mount.
+fn climbs_out(rest: &[u8]) -> bool {
+    let mut depth = 0i64;
+    for part in rest.split(|&b| b == b'/') {
+        match part {
+            b"" | b"." => {}
+            b".." => {
+                depth -= 1;
+                if depth < 0 {
+                    return true;
+                }
+            }
+            _ => depth += 1,
+        }
+    }
+    false
+}
+
+/// The guest spelling of a host path argument: only the mount's prefix is replaced, the
+/// rest is kept byte for byte (`.`, `..`, `//`, a trailing `/`). None when nothing changes,
+/// the path is under no mount, or a `..` would lead out of the mount in the guest (there
+/// it would reach something other than what the user named on the host).
 fn translate_path(bytes: &[u8], mounts: &[Mount]) -> Option<Vec<u8>> {
     if !bytes.starts_with(b"/") {
         return None;
     }
-    let host = Path::new(OsStr::from_bytes(bytes));
-    let (m, rel) = deepest(host, mounts, |m| vec![&m.location, &m.resolved])?;
-    let mut guest = join_rel(&m.mount_point, &rel).into_os_string().into_vec();
-    if bytes.ends_with(b"/") && !guest.ends_with(b"/") {
-        guest.push(b'/');
+    let (mount, end) = mounts
+        .iter()
+        .flat_map(|m| [(m, &m.location), (m, &m.resolved)])
+        .filter_map(|(m, base)| prefix_end(bytes, base).map(|end| (m, base, end)))
+        .max_by_key(|(_, base, _)| base.components().count())
+        .map(|(m, _, end)| (m, end))?;
+    let rest = &bytes[end..];
+    if climbs_out(rest) {
+        return None;
     }
+    let mut guest = mount.mount_point.as_os_str().as_bytes().to_vec();
+    while guest.len() > 1 && guest.ends_with(b"/") {
+        guest.pop();
+    }
+    if guest == b"/" && rest.starts_with(b"/") {
+        guest.clear();
+    }
+    guest.extend_from_slice(rest);
     (guest != bytes).then_some(guest)
 }
 
@@ -142,6 +216,26 @@ mod tests {
         assert_eq!(t("h/p/a"), "h/p/a");
         assert_eq!(t("-x=/h/p"), "-x=/h/p");
         assert_eq!(t("look at /h/p/a.rs"), "look at /h/p/a.rs");
+    }
+
+    #[test]
+    fn only_the_prefix_changes_and_the_rest_keeps_its_spelling() {
+        let mounts = [mount("/h/p", "/h/p", "/work"), mount("/r", "/r", "/")];
+        let t = |a: &str| translate_arg(OsStr::new(a), &mounts).into_string().unwrap();
+        assert_eq!(t("/h/p/./a//b/"), "/work/./a//b/");
+        assert_eq!(t("/h/p/a/../b"), "/work/a/../b");
+        assert_eq!(t("/h//p/a"), "/work/a");
+        assert_eq!(t("/h/./p"), "/work");
+        assert_eq!(t("/h/p/."), "/work/.");
+        // `..` that would climb out of the mount in the guest: left as typed.
+        assert_eq!(t("/h/p/../secret"), "/h/p/../secret");
+        assert_eq!(t("/h/p/a/../../x"), "/h/p/a/../../x");
+        assert_eq!(t("/h/p/.."), "/h/p/..");
+        assert_eq!(t("--add-dir=/h/p/../x"), "--add-dir=/h/p/../x");
+        // `..` before the mount's prefix: not under the mount by spelling, left as typed.
+        assert_eq!(t("/h/q/../p/a"), "/h/q/../p/a");
+        assert_eq!(t("/r/x"), "/x");
+        assert_eq!(t("/r"), "/");
     }
 
     #[test]

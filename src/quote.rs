@@ -1,6 +1,13 @@
 //! The one place where words become shell text. shimctl never hands a shell string to
 //! anything it runs (Lima quotes the guest command itself); this is for text a person reads
-//! or pastes: `shimctl explain` and suggested commands in messages.
+//! or pastes (`shimctl explain`, suggested commands in messages), for knowing how long
+//! Lima's own quoting makes the guest command, and for yq strings.
+//!
+//! What is hand-written and why: `shell-words` quotes printable UTF-8 text for display
+//! (`sh_quote` uses it), but it takes `&str` only and writes control characters raw, so
+//! words with non-UTF-8 bytes or control characters get `$'...'` here; Lima's own quoting
+//! (`lima_quote`) must match Lima byte for byte, which `shell-words` does not (another
+//! escape for `'` and another plain set); yq strings are not shell at all.
 
 /// Bytes a POSIX shell never treats specially (the same set as Python's `shlex.quote` and
 /// Lima's quoting).
@@ -19,11 +26,33 @@ pub fn sh_quote(word: &[u8]) -> String {
         return String::from_utf8(word.to_vec()).expect("plain bytes are ASCII");
     }
     match std::str::from_utf8(word) {
-        Ok(text) if !text.chars().any(char::is_control) => {
-            format!("'{}'", text.replace('\'', r#"'"'"'"#))
-        }
+        Ok(text) if !text.chars().any(char::is_control) => shell_words::quote(text).into_owned(),
         _ => dollar_quote(word),
     }
+}
+
+/// One word quoted the way Lima quotes each word of the guest command: POSIX single quotes
+/// unless every byte is in `[A-Za-z0-9_@%+=:,./-]`, `''` for the empty word, and `'` written
+/// as `'"'"'` (alessio/shellescape's Quote, which Lima's cmd/limactl/shell.go uses; the
+/// same as Python's shlex.quote).
+pub fn lima_quote(word: &[u8]) -> Vec<u8> {
+    if word.is_empty() {
+        return b"''".to_vec();
+    }
+    if word.iter().all(|&b| is_plain(b)) {
+        return word.to_vec();
+    }
+    let mut out = Vec::with_capacity(word.len() + 2);
+    out.push(b'\'');
+    for &b in word {
+        if b == b'\'' {
+            out.extend_from_slice(b"'\"'\"'");
+        } else {
+            out.push(b);
+        }
+    }
+    out.push(b'\'');
+    out
 }
 
 fn dollar_quote(word: &[u8]) -> String {
@@ -107,11 +136,11 @@ mod tests {
     fn special_words_are_quoted() {
         assert_eq!(sh_quote(b""), "''");
         assert_eq!(sh_quote(b"a b"), "'a b'");
-        assert_eq!(sh_quote(b"it's"), r#"'it'"'"'s'"#);
+        assert_eq!(sh_quote(b"it's"), r#"'it'\''s'"#);
         assert_eq!(sh_quote(b"$(rm -rf ~)"), "'$(rm -rf ~)'");
         assert_eq!(sh_quote(b"a\nb"), r"$'a\nb'");
         assert_eq!(sh_quote(b"\xff'\\"), r"$'\xff\'\\'");
-        assert_eq!(sh_quote("café".as_bytes()), "'café'");
+        assert_eq!(sh_quote("café".as_bytes()), "café");
     }
 
     /// What bash makes of the quoted words: the real check that quoting is right.
@@ -127,6 +156,18 @@ mod tests {
         let mut parts: Vec<Vec<u8>> = out.stdout.split(|&b| b == 0).map(<[u8]>::to_vec).collect();
         parts.pop();
         parts
+    }
+
+    #[test]
+    fn lima_quote_is_shlex_quote() {
+        assert_eq!(lima_quote(b""), b"''");
+        assert_eq!(
+            lima_quote(b"a-b_c/d.e:f,g=h@i%j+k"),
+            b"a-b_c/d.e:f,g=h@i%j+k"
+        );
+        assert_eq!(lima_quote(b"a b"), b"'a b'");
+        assert_eq!(lima_quote(b"it's"), br#"'it'"'"'s'"#);
+        assert_eq!(lima_quote(b"\xff"), b"'\xff'");
     }
 
     #[test]

@@ -13,10 +13,11 @@ use crate::error::{Failure, Result};
 use crate::exec::{self, Replacement};
 use crate::exposure;
 use crate::host;
-use crate::lima::{self, Mount, command::ShellCommand};
+use crate::lima::{self, Limactl, Mount, command::ShellCommand, process};
 use crate::paths;
 
 pub struct Plan {
+    pub limactl: Limactl,
     pub vm: String,
     pub host_cwd: PathBuf,
     pub mount: Mount,
@@ -24,6 +25,9 @@ pub struct Plan {
     /// Variables set for limactl: its own controls and full-auto variables to forward.
     pub limactl_env: Vec<(OsString, OsString)>,
     pub decision: FullAutoDecision,
+    /// The arguments are too long for Lima's one ssh argument: they go through a file in
+    /// the guest, written by an extra `limactl shell` call before the real one.
+    pub staged: bool,
     /// Wildcard patterns with the forwarded names only they matched.
     pub wildcard_forwarded: Vec<(String, Vec<String>)>,
 }
@@ -47,15 +51,77 @@ pub fn run(loaded: &Loaded, agent: &Agent, args: Vec<OsString>) -> Result<Infall
             agent.name
         );
     }
-    let mut argv = plan.shell.argv();
+    let mut shell = plan.shell;
+    if plan.staged {
+        let file = stage_arguments(&plan.limactl, &shell)?;
+        shell.command = read_staged_command(file);
+    }
+    let mut argv = shell.argv();
     let failure = exec::replace_process(Replacement {
-        program: &plan.shell.limactl,
+        program: &shell.limactl,
         arg0: argv.remove(0),
         args: argv,
         set_env: plan.limactl_env,
         remove_env: vec![host::GUARD_VAR.into(), host::BYPASS_VAR.into()],
     });
     Err(Failure::cannot_run(failure.message))
+}
+
+/// Writes the guest command's words, each NUL-terminated, to a new private file in the
+/// guest (through the ssh session's stdin, so no size limit applies), and returns its path.
+fn stage_arguments(limactl: &Limactl, shell: &ShellCommand) -> Result<OsString> {
+    let mut data = Vec::new();
+    for word in &shell.command {
+        data.extend_from_slice(word.as_encoded_bytes());
+        data.push(0);
+    }
+    let mut args: Vec<OsString> = vec!["shell".into(), "--workdir".into(), "/".into()];
+    if shell.start {
+        args.push("--start".into());
+    }
+    args.push(shell.vm.clone().into());
+    args.extend(["sh".into(), "-c".into(), STAGE_WRITER.into()]);
+    // Starting a stopped VM takes minutes; a query does not.
+    let timeout = if shell.start {
+        limactl.vm_timeout
+    } else {
+        limactl.query_timeout
+    };
+    let out = process::output(&limactl.path, &args, Some(data), timeout)?;
+    let path = String::from_utf8_lossy(&out.stdout).into_owned();
+    let plain = path.starts_with('/')
+        && path
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b"/._-".contains(&b));
+    if !out.status.success() || !plain {
+        let err = String::from_utf8_lossy(&out.stderr);
+        return Err(Failure::cannot_run(format!(
+            "the arguments are too long for one ssh argument, and staging them in VM `{}` failed ({}); check the VM with `limactl shell {} true`",
+            shell.vm,
+            err.lines().last().unwrap_or("no message").trim(),
+            shell.vm
+        )));
+    }
+    Ok(path.into())
+}
+
+/// Run by the guest's `sh`: a private file, filled from stdin, its path on stdout.
+const STAGE_WRITER: &str = r#"umask 077 && f=$(mktemp "${TMPDIR:-/tmp}/shimctl-args.XXXXXXXX") && cat >"$f" && printf %s "$f""#;
+
+/// Run by the guest's bash: reads the staged words back (NUL-separated, so any byte but
+/// NUL survives), removes the file, and becomes the agent. `mapfile -d ''` needs bash 4.4.
+const STAGE_READER: &str = r#"mapfile -d '' -t a <"$1"; s=$?; rm -f -- "$1"; if [ "$s" != 0 ] || [ "${#a[@]}" = 0 ]; then echo "shimctl: cannot read the staged arguments from $1" >&2; exit 125; fi; exec -- "${a[@]}""#;
+
+/// The guest command that runs the staged words; its first word is a fixed program, so
+/// Lima never takes it for a `NAME=value` assignment.
+fn read_staged_command(file: OsString) -> Vec<OsString> {
+    vec![
+        "bash".into(),
+        "-c".into(),
+        STAGE_READER.into(),
+        "shimctl-staged".into(),
+        file,
+    ]
 }
 
 pub fn plan(loaded: &Loaded, agent: &Agent, args: &[OsString]) -> Result<Plan> {
@@ -113,7 +179,7 @@ pub fn plan(loaded: &Loaded, agent: &Agent, args: &[OsString]) -> Result<Plan> {
     forwarded.dedup();
 
     let shell = ShellCommand {
-        limactl: limactl.path,
+        limactl: limactl.path.clone(),
         workdir: guest_cwd,
         start: loaded.start(),
         vm: vm.clone(),
@@ -121,7 +187,16 @@ pub fn plan(loaded: &Loaded, agent: &Agent, args: &[OsString]) -> Result<Plan> {
         command: command.argv,
     };
     limactl_env.extend(shell.limactl_env());
+    let staged = !shell.fits_one_argument(|name| {
+        limactl_env
+            .iter()
+            .find(|(k, _)| k == name)
+            .map(|(_, v)| v.clone())
+            .or_else(|| std::env::var_os(name))
+    });
     Ok(Plan {
+        limactl,
+        staged,
         vm,
         host_cwd,
         mount,

@@ -1,8 +1,21 @@
 //! The `limactl shell` command line. Lima quotes every COMMAND word itself, so words go in
 //! as separate arguments, never as shell text.
+//!
+//! Lima joins the working directory, the forwarded variables and every COMMAND word, each
+//! quoted twice, into ONE ssh argument (its SCRIPT; docs/lima.md), and Linux refuses to
+//! exec a program with any single argument of 128 KiB or more (MAX_ARG_STRLEN). Arguments
+//! that would not fit are staged in the guest first (see `crate::shim`).
 
-use std::ffi::OsString;
+use std::ffi::{OsStr, OsString};
+use std::os::unix::ffi::OsStrExt;
 use std::path::PathBuf;
+
+use crate::quote::lima_quote;
+
+/// Linux's cap on one argument, the terminating NUL included (include/uapi/linux/binfmts.h).
+pub const MAX_ARG_STRLEN: usize = 32 * 4096;
+/// Room for the part of SCRIPT shimctl does not know: the guest user's shell path.
+const SHELL_MARGIN: usize = 1024;
 
 #[derive(Debug)]
 pub struct ShellCommand {
@@ -38,6 +51,48 @@ impl ShellCommand {
         argv
     }
 
+    /// The length of the SCRIPT Lima will build, as cmd/limactl/shell.go builds it:
+    /// `cd Q(workdir) || exit 1 ; exec env Q(K=V)... SHELL -l -c Q(Q(word) ...)`, with
+    /// `value` giving each forwarded variable's value. The shell path is not known here;
+    /// [`Self::fits_one_argument`] leaves room for it.
+    pub fn script_len(&self, value: impl Fn(&str) -> Option<OsString>) -> usize {
+        let mut len = "cd ".len() + lima_quote(self.workdir.as_os_str().as_bytes()).len();
+        len += " || exit 1 ; exec ".len();
+        if !self.forwarded.is_empty() {
+            len += "env ".len();
+            for name in &self.forwarded {
+                if let Some(v) = value(name) {
+                    let mut kv = name.as_bytes().to_vec();
+                    kv.push(b'=');
+                    kv.extend_from_slice(v.as_bytes());
+                    len += lima_quote(&kv).len() + 1;
+                }
+            }
+        }
+        len += " -l".len();
+        if !self.command.is_empty() {
+            let words: Vec<Vec<u8>> = self
+                .command
+                .iter()
+                .map(|w| lima_quote(OsStr::as_bytes(w)))
+                .collect();
+            let inner = words.join(&b' ');
+            len += " -c ".len() + lima_quote(&inner).len();
+        }
+        len
+    }
+
+    /// Whether Lima's SCRIPT for this command fits in one exec argument.
+    pub fn fits_one_argument(&self, value: impl Fn(&str) -> Option<OsString>) -> bool {
+        // A quick bound first: quoting twice makes a word at most 4x + 8 longer.
+        let rough: usize = self.command.iter().map(|w| w.len() * 4 + 8).sum::<usize>()
+            + self.workdir.as_os_str().len() * 4;
+        if rough + SHELL_MARGIN * 8 < MAX_ARG_STRLEN && self.forwarded.is_empty() {
+            return true;
+        }
+        self.script_len(value) + SHELL_MARGIN < MAX_ARG_STRLEN
+    }
+
     /// Variables limactl itself needs: block everything, then allow exactly our list
     /// (`LIMA_SHELLENV_ALLOW` alone only exempts names from Lima's default block list).
     pub fn limactl_env(&self) -> Vec<(OsString, OsString)> {
@@ -57,6 +112,7 @@ impl ShellCommand {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::os::unix::ffi::OsStringExt;
 
     fn cmd(forwarded: &[&str], start: bool) -> ShellCommand {
         ShellCommand {
@@ -98,6 +154,50 @@ mod tests {
                 ("LIMA_SHELLENV_ALLOW".into(), "LANG,TZ".into())
             ]
         );
+    }
+
+    /// SCRIPT built the long way, as Lima does, with `/bin/bash` for the shell.
+    fn lima_script(c: &ShellCommand, env: &[(&str, &str)]) -> Vec<u8> {
+        let mut s = b"cd ".to_vec();
+        s.extend(lima_quote(c.workdir.as_os_str().as_bytes()));
+        s.extend_from_slice(b" || exit 1 ; exec ");
+        if !c.forwarded.is_empty() {
+            s.extend_from_slice(b"env ");
+            for (k, v) in env {
+                s.extend(lima_quote(format!("{k}={v}").as_bytes()));
+                s.push(b' ');
+            }
+        }
+        s.extend_from_slice(b"/bin/bash -l -c ");
+        let words: Vec<Vec<u8>> = c.command.iter().map(|w| lima_quote(w.as_bytes())).collect();
+        s.extend(lima_quote(&words.join(&b' ')));
+        s
+    }
+
+    #[test]
+    fn script_length_is_what_lima_builds() {
+        let mut c = cmd(&["LANG", "TZ"], true);
+        c.command = vec![
+            "claude".into(),
+            "it's \"quoted\" $x".into(),
+            "".into(),
+            OsString::from_vec(b"\xff'".to_vec()),
+        ];
+        let env = [("LANG", "C.UTF-8"), ("TZ", "it's")];
+        let value = |n: &str| env.iter().find(|(k, _)| *k == n).map(|(_, v)| v.into());
+        let script = lima_script(&c, &env);
+        assert_eq!(c.script_len(value) + "/bin/bash".len(), script.len());
+    }
+
+    #[test]
+    fn long_arguments_do_not_fit() {
+        let mut c = cmd(&[], false);
+        c.command = vec!["claude".into(), "x".repeat(100_000).into()];
+        assert!(c.fits_one_argument(|_| None), "100 KB of plain text fits");
+        c.command = vec!["claude".into(), "it's ".repeat(20_000).into()];
+        assert!(!c.fits_one_argument(|_| None), "quotes grow 4x and more");
+        c.command = vec!["claude".into(), "a b".repeat(60_000).into()];
+        assert!(!c.fits_one_argument(|_| None));
     }
 
     #[test]

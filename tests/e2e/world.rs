@@ -1,7 +1,6 @@
 //! A world for end-to-end tests: a temporary host HOME with shims, the Lima stand-in
 //! (tests/lima-standin/limactl) as `limactl`, a VM whose simulated guest has fake agents
 //! that record how they were started, and a project directory shared with the VM.
-#![allow(dead_code)]
 
 use std::collections::BTreeMap;
 use std::ffi::OsStr;
@@ -55,7 +54,41 @@ pub fn symlink(target: &Path, link: &Path) {
     std::os::unix::fs::symlink(target, link).unwrap();
 }
 
+/// A world with a few choices made before it is built (Volta's sandbox builder).
+#[derive(Default)]
+pub struct Builder {
+    config: Option<String>,
+    stopped: bool,
+}
+
+impl Builder {
+    pub fn config(mut self, text: &str) -> Self {
+        self.config = Some(text.to_string());
+        self
+    }
+
+    pub fn stopped(mut self) -> Self {
+        self.stopped = true;
+        self
+    }
+
+    pub fn build(self) -> World {
+        let w = World::new();
+        if let Some(text) = &self.config {
+            w.write_config(text);
+        }
+        if self.stopped {
+            w.set_running("sandbox", false);
+        }
+        w
+    }
+}
+
 impl World {
+    pub fn builder() -> Builder {
+        Builder::default()
+    }
+
     pub fn new() -> World {
         let tmp = tempfile::tempdir().unwrap();
         let root = std::fs::canonicalize(tmp.path()).unwrap();
@@ -211,6 +244,11 @@ impl World {
         }
     }
 
+    /// Whether any agent ran in the guest.
+    pub fn any_ran(&self) -> bool {
+        std::fs::read_dir(self.guest_home.join("records")).is_ok_and(|mut d| d.next().is_some())
+    }
+
     pub fn ran(&self, agent: &str) -> bool {
         self.guest_home
             .join("records")
@@ -277,4 +315,17 @@ pub fn stdout(out: &Output) -> String {
 
 pub fn words(xs: &[&str]) -> Vec<Vec<u8>> {
     xs.iter().map(|s| s.as_bytes().to_vec()).collect()
+}
+
+/// The run failed the way shimctl fails: this exit status, one message that mentions each
+/// of `mentions`, no panic, and no agent ran anywhere.
+#[track_caller]
+pub fn assert_failed(w: &World, out: &Output, code: i32, mentions: &[&str]) {
+    let err = stderr(out);
+    assert_eq!(out.status.code(), Some(code), "stderr: {err}");
+    assert!(!err.contains("panicked"), "{err}");
+    for m in mentions {
+        assert!(err.contains(m), "expected {m:?} in: {err}");
+    }
+    assert!(!w.any_ran(), "an agent ran although the run failed: {err}");
 }

@@ -1,12 +1,10 @@
 //! install/install.sh end to end in a temporary HOME: a real `cargo install` (debug profile,
 //! into a temporary root), the shims, the rc line, and `--uninstall` undoing all of it.
 
-mod common;
-
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-use common::*;
+use crate::world::*;
 
 const SCRIPT: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/install/install.sh");
 

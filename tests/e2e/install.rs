@@ -1,10 +1,8 @@
 //! `shimctl install`, `uninstall`, `list` in a temporary HOME.
 
-mod common;
-
 use std::path::Path;
 
-use common::*;
+use crate::world::*;
 
 /// A world without the pre-made shims, with a host `claude` on PATH before anything else.
 fn fresh() -> (World, std::path::PathBuf) {

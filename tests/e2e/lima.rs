@@ -1,9 +1,7 @@
 //! What the shim needs from Lima: finding limactl, its version, the VM, and remembering
 //! the VM's mounts so a warm start spawns nothing but the final exec.
 
-mod common;
-
-use common::*;
+use crate::world::*;
 
 fn calls_named(w: &World, first: &str) -> usize {
     w.limactl_calls()

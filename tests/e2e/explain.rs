@@ -1,8 +1,6 @@
 //! `shimctl explain` shows what would run, without running it, and never a secret's value.
 
-mod common;
-
-use common::*;
+use crate::world::*;
 
 fn field<'a>(out: &'a str, name: &str) -> &'a str {
     out.lines()
@@ -30,7 +28,7 @@ fn explain_shows_command_dir_env_names_and_full_auto() {
     );
     let command = field(&text, "command");
     assert!(
-        command.ends_with(r#"sandbox claude --dangerously-skip-permissions -p 'it'"'"'s $HOME'"#),
+        command.ends_with(r#"sandbox claude --dangerously-skip-permissions -p 'it'\''s $HOME'"#),
         "{command}"
     );
     assert!(

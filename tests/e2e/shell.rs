@@ -1,12 +1,10 @@
 //! The `shell/` snippets in real bash, zsh and fish (installed by .ci/run), and shellcheck
 //! on the sh/bash scripts.
 
-mod common;
-
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-use common::*;
+use crate::world::*;
 
 struct Setup {
     _w: World,

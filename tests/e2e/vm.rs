@@ -1,14 +1,12 @@
 //! The VM side: `shimctl vm`, `share`/`unshare`, `doctor`, and the Lima template.
 
-mod common;
-
 use std::path::PathBuf;
 use std::process::Output;
 
-use common::*;
+use crate::world::*;
 use yaml_rust2::{Yaml, YamlLoader};
 
-const TEMPLATE: &str = include_str!("../install/lima/agent.yaml");
+const TEMPLATE: &str = include_str!("../../install/lima/agent.yaml");
 
 fn with_git_identity(w: &World) {
     std::fs::write(

@@ -1,14 +1,12 @@
 //! Typing an agent's name runs it in the VM: arguments, directory, stdin, terminal and exit
 //! code as if it ran locally.
 
-mod common;
-
 use std::ffi::OsStr;
 use std::io::Write;
 use std::os::unix::ffi::OsStrExt;
 use std::process::Stdio;
 
-use common::*;
+use crate::world::*;
 use proptest::prelude::*;
 
 #[test]

@@ -1,12 +1,10 @@
 //! Running the host's real program: on request, inside a guest, and never in a loop.
 
-mod common;
-
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 use std::time::{Duration, Instant};
 
-use common::*;
+use crate::world::*;
 
 /// A host `claude` that records its arguments and exits 7.
 fn real_claude(w: &World, dir: &Path) -> PathBuf {

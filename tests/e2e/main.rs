@@ -1,0 +1,15 @@
+//! End-to-end tests: the real shimctl binary, its shims as real symlinks, and the Lima
+//! stand-in (tests/lima-standin/limactl) with a simulated guest. One test binary; each
+//! module is a user-visible area, each test a behaviour.
+
+mod world;
+
+mod bypass;
+mod explain;
+mod hardening;
+mod install;
+mod install_sh;
+mod lima;
+mod shell;
+mod shim;
+mod vm;
