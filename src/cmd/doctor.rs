@@ -6,6 +6,7 @@ use argh::FromArgs;
 
 use crate::agents::DEFAULT_AGENTS;
 use crate::config::{self, Loaded};
+use crate::env_policy;
 use crate::error::{Exit, Result};
 use crate::exposure::exposed_secrets;
 use crate::lima::{self, Limactl, Listed, control};
@@ -60,7 +61,9 @@ pub fn run(_: Args) -> Result<Exit> {
     if let Some((_, listed)) = &listed {
         check_shares(&mut r, &vm, listed);
     }
-    let agents = check_shims(&mut r, &loaded);
+    let names = check_shims(&mut r);
+    check_env(&mut r, &loaded, &names);
+    let agents: Vec<String> = names.iter().map(|n| loaded.program_for(n)).collect();
     match &listed {
         Some((limactl, l)) if l.status == "Running" => check_guest(&mut r, limactl, &vm, &agents),
         Some(_) => r.warn(
@@ -167,8 +170,36 @@ fn check_shares(r: &mut Report, vm: &str, listed: &Listed) {
     }
 }
 
-/// The shim directory and, per shim, whether it wins on PATH. Returns the agents' programs.
-fn check_shims(r: &mut Report, loaded: &Loaded) -> Vec<String> {
+/// Variables that a wildcard pattern forwards, named (never their values): a `*` can carry
+/// a secret the user did not mean to send.
+fn check_env(r: &mut Report, loaded: &Loaded, names: &[String]) {
+    let host: Vec<std::ffi::OsString> = std::env::vars_os().map(|(k, _)| k).collect();
+    let mut seen: Vec<(String, Vec<String>)> = Vec::new();
+    for name in names {
+        let Some(agent) = loaded.agent(name) else {
+            continue;
+        };
+        let mut patterns = loaded.global_env();
+        patterns.extend(agent.env.iter().cloned());
+        let forwarded = env_policy::select(&patterns, host.iter().cloned());
+        for group in env_policy::wildcard_matches(&patterns, &forwarded) {
+            if !seen.contains(&group) {
+                r.warn(
+                    format!(
+                        "the pattern `{}` forwards {} to the agent in the VM",
+                        group.0,
+                        group.1.join(" ")
+                    ),
+                    "name the variables you mean in the config's `env` instead",
+                );
+                seen.push(group);
+            }
+        }
+    }
+}
+
+/// The shim directory and, per shim, whether it wins on PATH. Returns the shims' names.
+fn check_shims(r: &mut Report) -> Vec<String> {
     let (Ok(me), Ok(dir)) = (shims::me(), shims::shim_dir(None)) else {
         r.fail(
             "cannot find the shimctl binary or the shim directory",
@@ -199,7 +230,7 @@ fn check_shims(r: &mut Report, loaded: &Loaded) -> Vec<String> {
             ),
         }
     }
-    names.iter().map(|n| loaded.program_for(n)).collect()
+    names
 }
 
 const GUEST_PROBE: &str = r#"for a in "$@"; do printf 'agent\t%s\t%s\n' "$a" "$(command -v -- "$a" || true)"; done

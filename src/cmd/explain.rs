@@ -90,6 +90,11 @@ pub fn run(args: &[OsString]) -> Result<Exit> {
         );
     }
     crate::say!("full-auto: {}", plan.decision.describe(&agent.full_auto));
+    if plan.staged {
+        crate::say!(
+            "note:      the arguments are too long for Lima's one ssh argument (128 KiB); an extra `limactl shell` call stages them in the VM first, and the command above runs them from there"
+        );
+    }
     if plan.decision == FullAutoDecision::Added && !plan.mount.writable {
         crate::say!("note:      the directory is read-only in the VM");
     }

@@ -536,3 +536,20 @@ fn a_dotdot_out_of_a_moved_mount_stays_as_typed() {
         ]
     );
 }
+
+#[test]
+fn doctor_names_what_a_wildcard_forwards() {
+    let w = World::builder().config("env = [\"AWS_*\"]\n").build();
+    let out = w
+        .shimctl()
+        .arg("doctor")
+        .env("AWS_SECRET_ACCESS_KEY", "aws-secret-value")
+        .output()
+        .unwrap();
+    let text = stdout(&out);
+    assert!(
+        text.contains("`AWS_*` forwards AWS_SECRET_ACCESS_KEY"),
+        "{text}"
+    );
+    assert!(!text.contains("aws-secret-value"), "{text}");
+}
