@@ -1,8 +1,10 @@
 # shimctl shell integration for bash: `eval "$(shimctl init bash)"` in ~/.bashrc.
+# Rendered by `shimctl init bash` from shell/shimctl.bash: the shim directory and the lists
+# below are the binary's own, so they always agree with it.
 # Puts the agent shims at the FRONT of PATH, moving them there if PATH already has them
 # further back (login shells and editors reorder PATH), without duplicates; sourcing it
 # again leaves PATH as it is.
-__shimctl_dir="${XDG_DATA_HOME:-$HOME/.local/share}/shimctl/shims"
+__shimctl_dir=@SHIM_DIR@
 __shimctl_path=":${PATH}:"
 while [[ $__shimctl_path == *":${__shimctl_dir}:"* ]]; do
     __shimctl_path=${__shimctl_path//":${__shimctl_dir}:"/:}
@@ -16,14 +18,39 @@ hash -r
 
 _shimctl_complete() {
     local cur=${COMP_WORDS[COMP_CWORD]}
+    local prev=${COMP_WORDS[COMP_CWORD-1]}
+    local sub=${COMP_WORDS[1]}
+    local words=""
+    COMPREPLY=()
+    case $prev in
+        --dir) mapfile -t COMPREPLY < <(compgen -d -- "$cur"); return ;;
+        --template) mapfile -t COMPREPLY < <(compgen -f -- "$cur"); return ;;
+        --at) return ;;
+    esac
     if [[ $COMP_CWORD -eq 1 ]]; then
-        mapfile -t COMPREPLY < <(compgen -W "install uninstall list init explain bypass doctor vm share unshare help" -- "$cur")
-    elif [[ $COMP_CWORD -eq 2 ]]; then
-        case ${COMP_WORDS[1]} in
-            init) mapfile -t COMPREPLY < <(compgen -W "bash zsh fish" -- "$cur") ;;
-            explain | bypass | install | uninstall)
-                mapfile -t COMPREPLY < <(compgen -W "claude codex opencode gemini copilot aider amp cursor-agent" -- "$cur") ;;
-        esac
+        mapfile -t COMPREPLY < <(compgen -W "@SUBCOMMANDS@" -- "$cur")
+        return
     fi
+    if [[ $cur == -* ]]; then
+        # `vm`'s subcommands have flags of their own.
+        local cmd=$sub
+        [[ $sub == vm && $COMP_CWORD -gt 2 ]] && cmd=${COMP_WORDS[2]}
+        case $cmd in
+@BASH_FLAGS@
+        esac
+        mapfile -t COMPREPLY < <(compgen -W "$words" -- "$cur")
+        return
+    fi
+    case $sub in
+        init) [[ $COMP_CWORD -eq 2 ]] && words="bash zsh fish" ;;
+        vm) [[ $COMP_CWORD -eq 2 ]] && words="@VM_SUBCOMMANDS@" ;;
+        explain | bypass) [[ $COMP_CWORD -eq 2 ]] && words="@AGENTS@" ;;
+        install | uninstall) words="@AGENTS@" ;;
+        share | unshare)
+            mapfile -t COMPREPLY < <(compgen -d -- "$cur")
+            return
+            ;;
+    esac
+    mapfile -t COMPREPLY < <(compgen -W "$words" -- "$cur")
 }
-complete -F _shimctl_complete shimctl
+complete -o filenames -F _shimctl_complete shimctl

@@ -81,6 +81,18 @@ fn dollar_quote(word: &[u8]) -> String {
     out
 }
 
+/// One word for fish: single quotes, in which fish knows only `\\` and `\'`. Text with
+/// control characters has no single-quoted form there (None).
+pub fn fish_quote(text: &str) -> Option<String> {
+    if text.chars().any(char::is_control) {
+        return None;
+    }
+    Some(format!(
+        "'{}'",
+        text.replace('\\', "\\\\").replace('\'', "\\'")
+    ))
+}
+
 /// `NAME=value` as a shell reads an assignment: the name bare (quoting it would turn the
 /// word into a command name), the value quoted. `name` must be a valid variable name.
 pub fn sh_assignment(name: &str, value: &[u8]) -> String {

@@ -117,8 +117,9 @@ pub fn standing(name: &str, me: &Me) -> Standing {
     }
 }
 
-/// The user's shell (from `$SHELL`) and the line that puts the shims first, with its file.
-pub fn init_advice() -> String {
+/// The user's shell (from `$SHELL`) and the line that puts the shim directory `dir` first,
+/// with its file; `--dir` is part of the line only when `dir` is not the default.
+pub fn init_advice(dir: &Path) -> String {
     let shell = std::env::var_os("SHELL")
         .map(|s| {
             Path::new(&s)
@@ -127,12 +128,22 @@ pub fn init_advice() -> String {
                 .unwrap_or_default()
         })
         .unwrap_or_default();
+    let dir_arg = match locations::default_shim_dir() {
+        Some(default) if default == dir => String::new(),
+        _ => format!(
+            " --dir {}",
+            crate::quote::sh_quote(dir.as_os_str().as_encoded_bytes())
+        ),
+    };
     match shell.as_str() {
-        "zsh" => "add `eval \"$(shimctl init zsh)\"` to ~/.zshrc and open a new shell".into(),
-        "fish" => {
-            "add `shimctl init fish | source` to ~/.config/fish/config.fish and open a new shell"
-                .into()
+        "zsh" => {
+            format!("add `eval \"$(shimctl init zsh{dir_arg})\"` to ~/.zshrc and open a new shell")
         }
-        _ => "add `eval \"$(shimctl init bash)\"` to ~/.bashrc and open a new shell".into(),
+        "fish" => format!(
+            "add `shimctl init fish{dir_arg} | source` to ~/.config/fish/config.fish and open a new shell"
+        ),
+        _ => format!(
+            "add `eval \"$(shimctl init bash{dir_arg})\"` to ~/.bashrc and open a new shell"
+        ),
     }
 }

@@ -11,7 +11,7 @@ use crate::invoked;
 
 /// Run the host's real AGENT program with ARGS, outside the VM.
 #[derive(FromArgs)]
-#[argh(subcommand, name = "bypass")]
+#[argh(subcommand, name = "bypass", help_triggers("-h", "--help", "help"))]
 pub struct Args {
     /// the agent, e.g. claude
     #[argh(positional)]

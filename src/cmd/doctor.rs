@@ -16,7 +16,7 @@ use crate::shims::{self, Standing};
 
 /// Check the set-up: Lima, the VM, sharing, the shims on PATH, the agents inside the VM.
 #[derive(FromArgs)]
-#[argh(subcommand, name = "doctor")]
+#[argh(subcommand, name = "doctor", help_triggers("-h", "--help", "help"))]
 pub struct Args {}
 
 #[derive(Default)]
@@ -222,11 +222,11 @@ fn check_shims(r: &mut Report) -> Vec<String> {
             Standing::First => r.ok(format!("`{name}` on PATH is the shim")),
             Standing::Shadowed(p) => r.fail(
                 format!("`{name}` on PATH is {}, not the shim", p.display()),
-                shims::init_advice(),
+                shims::init_advice(&dir),
             ),
             Standing::NotOnPath => r.fail(
                 format!("{} is not on PATH", dir.display()),
-                shims::init_advice(),
+                shims::init_advice(&dir),
             ),
         }
     }

@@ -15,7 +15,7 @@ use crate::shim;
 
 /// Show what `AGENT ARGS...` would run in the VM (command, directory, variables), without running it.
 #[derive(FromArgs)]
-#[argh(subcommand, name = "explain")]
+#[argh(subcommand, name = "explain", help_triggers("-h", "--help", "help"))]
 pub struct Args {
     /// the agent, e.g. claude
     #[argh(positional)]

@@ -1,35 +1,193 @@
-//! `shimctl init SHELL`: the shell snippet that puts the shims first on PATH (kept in
-//! `shell/`, embedded here).
+//! `shimctl init SHELL`: the shell snippet that puts the shims first on PATH, with
+//! completions. The snippets are templates in `shell/` (as rustup's `env.sh` with
+//! `{cargo_bin}`, and starship's `init`): the shim directory, subcommands, flags and agent
+//! names are filled in from what this binary uses, so they cannot disagree with it.
+
+use std::path::PathBuf;
 
 use argh::FromArgs;
 
+use super::CommandSpec;
+use crate::config;
 use crate::error::{Exit, Failure, Result};
+use crate::quote::{fish_quote, sh_quote};
+use crate::shims;
 
 /// Print shell code that puts the shim directory first on PATH (and completions).
 #[derive(FromArgs)]
-#[argh(subcommand, name = "init")]
+#[argh(subcommand, name = "init", help_triggers("-h", "--help", "help"))]
 pub struct Args {
     /// bash, zsh or fish
     #[argh(positional)]
     shell: String,
+    /// shim directory (default: $XDG_DATA_HOME/shimctl/shims)
+    #[argh(option)]
+    dir: Option<PathBuf>,
 }
 
-pub fn snippet(shell: &str) -> Option<&'static str> {
-    match shell {
-        "bash" => Some(include_str!("../../shell/shimctl.bash")),
-        "zsh" => Some(include_str!("../../shell/shimctl.zsh")),
-        "fish" => Some(include_str!("../../shell/shimctl.fish")),
-        _ => None,
-    }
-}
+const BASH: &str = include_str!("../../shell/shimctl.bash");
+const ZSH: &str = include_str!("../../shell/shimctl.zsh");
+const FISH: &str = include_str!("../../shell/shimctl.fish");
 
 pub fn run(args: Args) -> Result<Exit> {
-    let text = snippet(&args.shell).ok_or_else(|| {
-        Failure::usage(format!(
-            "no snippet for `{}`; use bash, zsh or fish",
-            args.shell
+    let template = match args.shell.as_str() {
+        "bash" => BASH,
+        "zsh" => ZSH,
+        "fish" => FISH,
+        other => {
+            return Err(Failure::usage(format!(
+                "no snippet for `{other}`; use bash, zsh or fish"
+            )));
+        }
+    };
+    let dir = shims::shim_dir(args.dir.as_deref())?;
+    let dir = std::path::absolute(&dir).unwrap_or(dir);
+    // A broken config must not break every new shell: the built-in agents still complete.
+    let agents = config::load().unwrap_or_default().agent_names().join(" ");
+    let specs = super::command_specs();
+    let quoted_dir = if args.shell == "fish" {
+        fish_quote(&dir.to_string_lossy())
+    } else {
+        Some(sh_quote(dir.as_os_str().as_encoded_bytes()))
+    };
+    let quoted_dir = quoted_dir.ok_or_else(|| {
+        Failure::cannot_run(format!(
+            "the shim directory {} holds characters fish cannot be given; pick another with --dir",
+            dir.display()
         ))
     })?;
-    crate::ui::out_raw(text);
+    let text = render(template, &quoted_dir, &agents, &specs);
+    crate::ui::out_raw(&text);
     Ok(Exit::Success)
+}
+
+fn names(specs: &[CommandSpec]) -> String {
+    let mut names: Vec<&str> = specs.iter().map(|s| s.name).collect();
+    names.push("help");
+    names.join(" ")
+}
+
+/// `name:description` words for zsh's `_describe`.
+fn zsh_described(specs: &[CommandSpec]) -> String {
+    specs
+        .iter()
+        .map(|s| {
+            let entry = format!("{}:{}", s.name, s.description.replace(':', "\\:"));
+            sh_quote(entry.as_bytes())
+        })
+        .collect::<Vec<_>>()
+        .join(" ")
+}
+
+/// Every command with flags, `vm`'s subcommands flattened (their names are unique).
+fn with_flags(specs: &[CommandSpec]) -> Vec<&CommandSpec> {
+    specs
+        .iter()
+        .flat_map(|s| std::iter::once(s).chain(s.subcommands.iter()))
+        .collect()
+}
+
+fn flag_names(spec: &CommandSpec) -> String {
+    spec.flags
+        .iter()
+        .map(|(f, _)| f.as_str())
+        .collect::<Vec<_>>()
+        .join(" ")
+}
+
+fn fish_complete_flag(command: &str, flag: &str, takes_value: bool) -> String {
+    let condition = format!("-n \"__fish_seen_subcommand_from {command}\"");
+    let name = match flag.strip_prefix("--") {
+        Some(long) => format!("-l {long}"),
+        None => format!("-s {}", flag.trim_start_matches('-')),
+    };
+    let value = match (takes_value, flag) {
+        (false, _) => "",
+        (true, "--dir") => " -x -a \"(__fish_complete_directories)\"",
+        (true, "--template") => " -r -F",
+        (true, _) => " -x",
+    };
+    format!("complete -c shimctl {condition} {name}{value}")
+}
+
+fn render(template: &str, dir: &str, agents: &str, specs: &[CommandSpec]) -> String {
+    let vm = specs
+        .iter()
+        .find(|s| s.name == "vm")
+        .map(|s| s.subcommands.as_slice())
+        .unwrap_or(&[]);
+    let bash_flags: Vec<String> = with_flags(specs)
+        .iter()
+        .map(|s| format!("            {}) words=\"{}\" ;;", s.name, flag_names(s)))
+        .collect();
+    let zsh_flags: Vec<String> = with_flags(specs)
+        .iter()
+        .map(|s| format!("            {}) compadd -- {} ;;", s.name, flag_names(s)))
+        .collect();
+    let fish_subcommands: Vec<String> = specs
+        .iter()
+        .map(|s| {
+            format!(
+                "complete -c shimctl -n __fish_use_subcommand -a {} -d {}",
+                s.name,
+                fish_quote(s.description).unwrap_or_default()
+            )
+        })
+        .collect();
+    let vm_names: Vec<&str> = vm.iter().map(|s| s.name).collect();
+    let fish_vm: Vec<String> = vm
+        .iter()
+        .map(|s| {
+            format!(
+                "complete -c shimctl -n \"__fish_seen_subcommand_from vm; and not __fish_seen_subcommand_from {}\" -a {} -d {}",
+                vm_names.join(" "),
+                s.name,
+                fish_quote(s.description).unwrap_or_default()
+            )
+        })
+        .collect();
+    let fish_flags: Vec<String> = with_flags(specs)
+        .iter()
+        .flat_map(|s| {
+            s.flags
+                .iter()
+                .filter(|(f, _)| f != "-h")
+                .map(|(f, v)| fish_complete_flag(s.name, f, *v))
+        })
+        .collect();
+    template
+        .replace("@SHIM_DIR@", dir)
+        .replace("@SUBCOMMANDS@", &names(specs))
+        .replace("@VM_SUBCOMMANDS@", &vm_names.join(" "))
+        .replace("@AGENTS@", agents)
+        .replace("@BASH_FLAGS@", &bash_flags.join("\n"))
+        .replace("@ZSH_SUBCOMMANDS@", &zsh_described(specs))
+        .replace("@ZSH_VM_SUBCOMMANDS@", &zsh_described(vm))
+        .replace("@ZSH_FLAGS@", &zsh_flags.join("\n"))
+        .replace("@FISH_SUBCOMMANDS@", &fish_subcommands.join("\n"))
+        .replace("@FISH_VM_SUBCOMMANDS@", &fish_vm.join("\n"))
+        .replace("@FISH_FLAGS@", &fish_flags.join("\n"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_placeholder_is_filled() {
+        let specs = super::super::command_specs();
+        for template in [BASH, ZSH, FISH] {
+            let text = render(template, "/d", "claude", &specs);
+            let left =
+                text.split('@').skip(1).step_by(2).find(|w| {
+                    !w.is_empty() && w.bytes().all(|b| b.is_ascii_uppercase() || b == b'_')
+                });
+            assert_eq!(left, None, "{text}");
+        }
+        let install = specs.iter().find(|s| s.name == "install").unwrap();
+        assert!(install.flags.contains(&("--dir".to_string(), true)));
+        assert!(install.flags.contains(&("--force".to_string(), false)));
+        let vm = specs.iter().find(|s| s.name == "vm").unwrap();
+        assert!(vm.subcommands.iter().any(|s| s.name == "create"));
+    }
 }

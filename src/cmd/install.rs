@@ -12,7 +12,7 @@ use crate::shims::{self, Me, Slot, Standing};
 
 /// Link agent names to shimctl in the shim directory, so typing them runs them in the VM.
 #[derive(FromArgs)]
-#[argh(subcommand, name = "install")]
+#[argh(subcommand, name = "install", help_triggers("-h", "--help", "help"))]
 pub struct Args {
     /// agents to link (default: claude codex opencode)
     #[argh(positional)]
@@ -129,6 +129,9 @@ fn report_path(loaded: &config::Loaded, agents: &[String], dir: &Path, me: &Me) 
         }
     }
     if advise {
-        crate::say!("to put the shims first on PATH, {}", shims::init_advice());
+        crate::say!(
+            "to put the shims first on PATH, {}",
+            shims::init_advice(dir)
+        );
     }
 }

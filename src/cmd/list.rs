@@ -11,7 +11,7 @@ use crate::shims::{self, Standing};
 
 /// List the installed shims: VM, whether each comes first on PATH, the real host program.
 #[derive(FromArgs)]
-#[argh(subcommand, name = "list")]
+#[argh(subcommand, name = "list", help_triggers("-h", "--help", "help"))]
 pub struct Args {
     /// shim directory (default: $XDG_DATA_HOME/shimctl/shims)
     #[argh(option)]
@@ -70,7 +70,10 @@ pub fn run(args: Args) -> Result<Exit> {
         crate::say!("{}", line.join("  ").trim_end());
     }
     if shadowed {
-        crate::say!("to put the shims first on PATH, {}", shims::init_advice());
+        crate::say!(
+            "to put the shims first on PATH, {}",
+            shims::init_advice(&dir)
+        );
     }
     Ok(Exit::Success)
 }

@@ -14,12 +14,13 @@ pub mod vm;
 
 use std::ffi::OsString;
 
-use argh::FromArgs;
+use argh::{FromArgs, SubCommands};
 
 use crate::error::{Exit, Failure, Result};
 
 /// Run AI coding agents inside a Lima VM by typing their usual names.
 #[derive(FromArgs)]
+#[argh(help_triggers("-h", "--help", "help"))]
 struct Cli {
     #[argh(subcommand)]
     command: Command,
@@ -95,6 +96,65 @@ fn dispatch(args: Vec<OsString>) -> Result<Exit> {
         Command::Share(a) => share::run(a),
         Command::Unshare(a) => unshare::run(a),
     }
+}
+
+/// A subcommand as completions see it, taken from argh's own tables and usage lines, so a
+/// new subcommand or flag is completed without editing the shell scripts.
+pub struct CommandSpec {
+    pub name: &'static str,
+    pub description: &'static str,
+    /// Each flag, and whether it takes a value.
+    pub flags: Vec<(String, bool)>,
+    pub subcommands: Vec<CommandSpec>,
+}
+
+/// Every subcommand, `vm`'s included.
+pub fn command_specs() -> Vec<CommandSpec> {
+    specs(Command::COMMANDS, &[])
+}
+
+fn specs(commands: &[&'static argh::CommandInfo], path: &[&str]) -> Vec<CommandSpec> {
+    commands
+        .iter()
+        .map(|info| {
+            let mut words: Vec<&str> = path.to_vec();
+            words.push(info.name);
+            let subcommands = match words.as_slice() {
+                ["vm"] => specs(vm::COMMANDS, &words),
+                _ => Vec::new(),
+            };
+            words.push("--help");
+            let usage = match Cli::from_args(&["shimctl"], &words) {
+                Err(exit) => exit.output,
+                Ok(_) => String::new(),
+            };
+            CommandSpec {
+                name: info.name,
+                description: info.description,
+                flags: usage_flags(usage.lines().next().unwrap_or("")),
+                subcommands,
+            }
+        })
+        .collect()
+}
+
+/// The flags of an argh usage line (`Usage: shimctl install [--dir <dir>] [--force] ...`),
+/// `-h`/`--help` added.
+fn usage_flags(usage: &str) -> Vec<(String, bool)> {
+    let tokens: Vec<&str> = usage.split_whitespace().collect();
+    let mut flags = Vec::new();
+    for (i, token) in tokens.iter().enumerate() {
+        let bare = token.trim_start_matches('[');
+        let name = bare.trim_end_matches(']');
+        if name.starts_with("--") && name.len() > 2 {
+            let takes_value =
+                !bare.ends_with(']') && tokens.get(i + 1).is_some_and(|t| t.starts_with('<'));
+            flags.push((name.to_string(), takes_value));
+        }
+    }
+    flags.push(("--help".into(), false));
+    flags.push(("-h".into(), false));
+    flags
 }
 
 /// `AGENT ARGS...` as words, for the subcommands that pass an agent's arguments on.

@@ -13,7 +13,7 @@ use crate::locations;
 /// Share a host directory with the VM, writable unless --read-only, at the same path unless
 /// --at is given (`~` there is the guest user's home).
 #[derive(FromArgs)]
-#[argh(subcommand, name = "share")]
+#[argh(subcommand, name = "share", help_triggers("-h", "--help", "help"))]
 pub struct Args {
     /// the host directory
     #[argh(positional)]

@@ -9,7 +9,7 @@ use crate::shims::{self, Slot};
 
 /// Remove shims (only links that point at a shimctl binary).
 #[derive(FromArgs)]
-#[argh(subcommand, name = "uninstall")]
+#[argh(subcommand, name = "uninstall", help_triggers("-h", "--help", "help"))]
 pub struct Args {
     /// agents to unlink (default: every shim in the directory)
     #[argh(positional)]

@@ -11,7 +11,7 @@ use crate::locations;
 
 /// Stop sharing a host directory with the VM.
 #[derive(FromArgs)]
-#[argh(subcommand, name = "unshare")]
+#[argh(subcommand, name = "unshare", help_triggers("-h", "--help", "help"))]
 pub struct Args {
     /// the host directory
     #[argh(positional)]

@@ -16,11 +16,14 @@ pub const TEMPLATE: &str = include_str!("../../install/lima/agent.yaml");
 
 /// Create, start, stop or delete the agents VM (the config's `vm`, default `sandbox`).
 #[derive(FromArgs)]
-#[argh(subcommand, name = "vm")]
+#[argh(subcommand, name = "vm", help_triggers("-h", "--help", "help"))]
 pub struct Args {
     #[argh(subcommand)]
     command: VmCommand,
 }
+
+/// The `vm` subcommands, for completions.
+pub const COMMANDS: &[&argh::CommandInfo] = <VmCommand as argh::SubCommands>::COMMANDS;
 
 #[derive(FromArgs)]
 #[argh(subcommand)]
@@ -34,7 +37,7 @@ enum VmCommand {
 /// Create the VM from shimctl's template (no host directories shared), start it, and give
 /// it the host's git identity.
 #[derive(FromArgs)]
-#[argh(subcommand, name = "create")]
+#[argh(subcommand, name = "create", help_triggers("-h", "--help", "help"))]
 struct CreateArgs {
     /// a Lima template file to use instead of shimctl's
     #[argh(option)]
@@ -43,17 +46,17 @@ struct CreateArgs {
 
 /// Start the VM.
 #[derive(FromArgs)]
-#[argh(subcommand, name = "start")]
+#[argh(subcommand, name = "start", help_triggers("-h", "--help", "help"))]
 struct StartArgs {}
 
 /// Stop the VM.
 #[derive(FromArgs)]
-#[argh(subcommand, name = "stop")]
+#[argh(subcommand, name = "stop", help_triggers("-h", "--help", "help"))]
 struct StopArgs {}
 
 /// Delete the VM (it is disposable: `shimctl vm create` makes a fresh one).
 #[derive(FromArgs)]
-#[argh(subcommand, name = "delete")]
+#[argh(subcommand, name = "delete", help_triggers("-h", "--help", "help"))]
 struct DeleteArgs {
     /// do not ask for confirmation
     #[argh(switch)]

@@ -114,14 +114,152 @@ fn fish_snippet_puts_the_shims_first() {
 #[test]
 fn shellcheck_passes() {
     let root = env!("CARGO_MANIFEST_DIR");
-    for (file, dialect) in [("shell/shimctl.bash", "bash"), ("install/install.sh", "sh")] {
-        let out = Command::new("shellcheck")
-            .args(["-s", dialect])
-            .arg(Path::new(root).join(file))
+    let out = Command::new("shellcheck")
+        .args(["-s", "sh"])
+        .arg(Path::new(root).join("install/install.sh"))
+        .output()
+        .expect("shellcheck is needed (.ci/run installs it)");
+    assert!(out.status.success(), "install.sh:\n{}", stdout(&out));
+    // The bash snippet as the binary renders it, not the template.
+    let w = World::new();
+    let snippet = w.shimctl().args(["init", "bash"]).output().unwrap();
+    assert!(snippet.status.success());
+    let mut check = Command::new("shellcheck")
+        .args(["-s", "bash", "-"])
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    use std::io::Write;
+    check
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(&snippet.stdout)
+        .unwrap();
+    let out = check.wait_with_output().unwrap();
+    assert!(out.status.success(), "init bash:\n{}", stdout(&out));
+}
+
+/// A world whose project holds a directory `apps-dir` and a file `apple.txt`, and whose
+/// config adds the agent `pi`.
+fn completion_world() -> World {
+    let w = World::builder().config("[agents.pi]\n").build();
+    std::fs::create_dir_all(w.project.join("apps-dir")).unwrap();
+    std::fs::write(w.project.join("apple.txt"), "").unwrap();
+    w
+}
+
+/// The cases every shell must complete: (command line typed so far, expected candidates).
+const CASES: &[(&str, &[&str])] = &[
+    ("shimctl sha", &["share"]),
+    ("shimctl share ap", &["apps-dir"]),
+    ("shimctl unshare ap", &["apps-dir"]),
+    ("shimctl vm cr", &["create"]),
+    ("shimctl vm create --te", &["--template"]),
+    ("shimctl install --f", &["--force"]),
+    ("shimctl install cl", &["claude"]),
+    ("shimctl explain p", &["pi"]),
+    ("shimctl install --dir ap", &["apps-dir"]),
+];
+
+#[test]
+fn bash_completes_subcommands_flags_agents_and_directories() {
+    let w = completion_world();
+    for (line, expected) in CASES {
+        let words: Vec<&str> = line.split(' ').collect();
+        let script = format!(
+            r#"eval "$('{SHIMCTL}' init bash)"; COMP_WORDS=({}); COMP_CWORD={}; _shimctl_complete; printf '%s\n' "${{COMPREPLY[@]}}""#,
+            words.join(" "),
+            words.len() - 1
+        );
+        let mut bash = Command::new("bash");
+        w.base_env(&mut bash);
+        let out = bash
+            .args(["--norc", "--noprofile", "-c", &script])
             .output()
-            .expect("shellcheck is needed (.ci/run installs it)");
-        assert!(out.status.success(), "{file}:\n{}", stdout(&out));
+            .unwrap();
+        assert!(out.status.success(), "{line}: {}", stderr(&out));
+        let got: Vec<String> = stdout(&out)
+            .lines()
+            .map(|l| l.trim_end_matches('/').to_string())
+            .collect();
+        assert_eq!(&got, expected, "bash: {line}");
     }
+}
+
+#[test]
+fn fish_completes_subcommands_flags_agents_and_directories() {
+    let w = completion_world();
+    for (line, expected) in CASES {
+        let script = format!("'{SHIMCTL}' init fish | source; complete -C '{line}'");
+        let mut fish = Command::new("fish");
+        w.base_env(&mut fish);
+        let out = fish.args(["--no-config", "-c", &script]).output().unwrap();
+        assert!(out.status.success(), "{line}: {}", stderr(&out));
+        let got: Vec<String> = stdout(&out)
+            .lines()
+            .map(|l| {
+                l.split('\t')
+                    .next()
+                    .unwrap()
+                    .trim_end_matches('/')
+                    .to_string()
+            })
+            .collect();
+        assert_eq!(&got, expected, "fish: {line}");
+    }
+    // Subcommands come with their descriptions.
+    let script = format!("'{SHIMCTL}' init fish | source; complete -C 'shimctl doc'");
+    let mut fish = Command::new("fish");
+    w.base_env(&mut fish);
+    let out = fish.args(["--no-config", "-c", &script]).output().unwrap();
+    assert!(
+        stdout(&out).starts_with("doctor\tCheck the set-up"),
+        "{}",
+        stdout(&out)
+    );
+}
+
+/// zsh's completion runs only in an interactive shell at a prompt: drive one through a
+/// pseudo-terminal (zsh/zpty), started with `-f` so no compinit has run, as in a ~/.zshrc
+/// that never calls it. Each case types the line, presses TAB, and prints the result.
+#[test]
+fn zsh_completes_without_compinit_in_the_rc() {
+    let w = completion_world();
+    // zle handles the keys in order, TAB's completion included, so no waiting is needed
+    // between them; each case then reads until its `COMPLETED:` line has been printed.
+    let mut driver = String::from(
+        "zmodload zsh/zpty\nzpty -b z \"zsh -f -i\"\nzpty -w z 'PS1=\"> \"; eval \"$(\"$SHIMCTL\" init zsh)\"'\n",
+    );
+    for (line, _) in CASES {
+        driver.push_str(&format!(
+            "zpty -w -n z $'{line}\\t'\nzpty -w -n z $'\\C-a echo COMPLETED: \\n'\nzpty -r z chunk $'*\\nCOMPLETED: *\\n*'\nprint -r -- \"$chunk\"\n"
+        ));
+    }
+    driver.push_str("zpty -d z\n");
+    let mut zsh = Command::new("timeout");
+    w.base_env(&mut zsh);
+    let out = zsh
+        .args(["120", "zsh", "-f", "-c", &driver])
+        .env("SHIMCTL", SHIMCTL)
+        .output()
+        .unwrap();
+    let text = stdout(&out).replace('\r', "");
+    let completed: Vec<String> = text
+        .lines()
+        .filter_map(|l| l.strip_prefix("COMPLETED: "))
+        .map(|l| l.trim_end().to_string())
+        .collect();
+    let expected: Vec<String> = CASES
+        .iter()
+        .map(|(line, exp)| {
+            let mut words: Vec<&str> = line.split(' ').collect();
+            words.pop();
+            format!("{} {}", words.join(" "), exp[0])
+        })
+        .collect();
+    assert_eq!(completed, expected, "zsh output:\n{text}");
 }
 
 #[test]
@@ -132,4 +270,37 @@ fn init_rejects_other_shells() {
         .unwrap();
     assert_eq!(out.status.code(), Some(2));
     assert!(stderr(&out).contains("bash, zsh or fish"));
+}
+
+#[test]
+fn the_snippet_puts_first_the_directory_the_binary_uses() {
+    let w = World::new();
+    let custom = w.root.join("my shims");
+    for (extra, expected) in [
+        (vec![], w.shims.clone()),
+        (
+            vec!["--dir".to_string(), custom.display().to_string()],
+            custom.clone(),
+        ),
+    ] {
+        let script = format!(
+            r#"eval "$("$SHIMCTL" init bash {})"; printf '%s\n' "${{PATH%%:*}}""#,
+            extra
+                .iter()
+                .map(|a| format!("'{a}'"))
+                .collect::<Vec<_>>()
+                .join(" ")
+        );
+        let mut bash = Command::new("bash");
+        w.base_env(&mut bash);
+        let out = bash
+            .args(["--norc", "--noprofile", "-c", &script])
+            .env("SHIMCTL", SHIMCTL)
+            // Relative: the XDG spec says to ignore it, and so does the binary.
+            .env("XDG_DATA_HOME", "relative/data")
+            .output()
+            .unwrap();
+        assert!(out.status.success(), "{}", stderr(&out));
+        assert_eq!(stdout(&out).trim_end(), expected.display().to_string());
+    }
 }
