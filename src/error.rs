@@ -22,6 +22,9 @@ pub enum Exit {
     CannotExec = 126,
     /// No program to run, as a shell reports it.
     NotFound = 127,
+    /// Stopped by Ctrl-C, SIGTERM or a closed terminal, after putting things back (128 +
+    /// SIGINT, as a shell reports an interrupted command).
+    Interrupted = 130,
 }
 
 impl Exit {
@@ -58,6 +61,10 @@ impl Failure {
 
     pub fn not_found(message: impl Into<String>) -> Self {
         Self::new(Exit::NotFound, message)
+    }
+
+    pub fn interrupted(message: impl Into<String>) -> Self {
+        Self::new(Exit::Interrupted, message)
     }
 
     pub fn cannot_exec(message: impl Into<String>) -> Self {

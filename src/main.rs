@@ -17,6 +17,7 @@ mod paths;
 mod quote;
 mod shim;
 mod shims;
+mod signals;
 mod ui;
 
 fn main() {

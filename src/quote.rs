@@ -100,23 +100,39 @@ pub fn sh_assignment(name: &str, value: &[u8]) -> String {
     format!("{name}={}", sh_quote(value))
 }
 
-/// A string literal for a yq expression (`limactl edit --set`): double quotes with `\` and
-/// `"` escaped, which yq and JSON read alike. Control characters have no agreed escape in
-/// both, and YAML holds only text, so such strings are refused (None).
+/// A string for a yq expression (`limactl edit --set`), written so that no escape rule is
+/// involved: `("BASE64" | @base64d)`. yq's own string literals have escapes whose meaning
+/// has changed between versions (`\\(` is kept for string interpolation; see
+/// processEscapeCharacters in mikefarah/yq pkg/yqlib/lib.go), and Lima 2.1+ disables
+/// `strenv()` for `--set` (pkg/yqutil/yqutil.go: DisableEnvOps). Base64's alphabet has no
+/// quote or backslash, and `@base64d` (pkg/yqlib/lexer_participle.go) is a decoding
+/// operator, not a file or env one. Text with control characters is refused (None): no
+/// mount path needs them, and they would make Lima's own messages unreadable.
 pub fn yq_string(text: &str) -> Option<String> {
     if text.chars().any(char::is_control) {
         return None;
     }
-    let mut out = String::with_capacity(text.len() + 2);
-    out.push('"');
-    for c in text.chars() {
-        if c == '"' || c == '\\' {
-            out.push('\\');
+    Some(format!("(\"{}\" | @base64d)", base64(text.as_bytes())))
+}
+
+/// RFC 4648 base64 with padding, as yq's `@base64d` reads it.
+fn base64(bytes: &[u8]) -> String {
+    const ALPHABET: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+    let mut out = String::with_capacity(bytes.len().div_ceil(3) * 4);
+    for chunk in bytes.chunks(3) {
+        let n = chunk
+            .iter()
+            .enumerate()
+            .fold(0u32, |n, (i, &b)| n | (b as u32) << (16 - 8 * i));
+        for i in 0..4 {
+            if i <= chunk.len() {
+                out.push(ALPHABET[(n >> (18 - 6 * i) & 63) as usize] as char);
+            } else {
+                out.push('=');
+            }
         }
-        out.push(c);
     }
-    out.push('"');
-    Some(out)
+    out
 }
 
 /// A whole command line, each word quoted.
@@ -183,23 +199,55 @@ mod tests {
     }
 
     #[test]
-    fn yq_strings_read_back_as_json() {
+    fn base64_is_rfc4648() {
+        for (plain, encoded) in [
+            ("", ""),
+            ("f", "Zg=="),
+            ("fo", "Zm8="),
+            ("foo", "Zm9v"),
+            ("foob", "Zm9vYg=="),
+            ("fooba", "Zm9vYmE="),
+            ("foobar", "Zm9vYmFy"),
+        ] {
+            assert_eq!(base64(plain.as_bytes()), encoded);
+        }
+    }
+
+    #[test]
+    fn yq_strings_need_no_escapes() {
         for path in [
             "/Users/me/My Projects",
             "/a,b/c",
             r#"/it's "quoted""#,
-            r"/back\slash\",
+            r"/back\slash\(x)\",
             "/日本/café",
+            "/$HOME/`x`",
             "/x | .mounts += []",
         ] {
             let quoted = yq_string(path).unwrap();
-            assert_eq!(
-                serde_json::from_str::<String>(&quoted).unwrap(),
-                path,
+            let inner = quoted
+                .strip_prefix("(\"")
+                .and_then(|q| q.strip_suffix("\" | @base64d)"))
+                .unwrap();
+            assert!(
+                inner
+                    .bytes()
+                    .all(|b| b.is_ascii_alphanumeric() || b"+/=".contains(&b)),
                 "{quoted}"
             );
+            let decoded = Command::new("base64")
+                .arg("-d")
+                .stdin(std::process::Stdio::piped())
+                .stdout(std::process::Stdio::piped())
+                .spawn()
+                .and_then(|mut c| {
+                    use std::io::Write;
+                    c.stdin.take().unwrap().write_all(inner.as_bytes())?;
+                    c.wait_with_output()
+                })
+                .unwrap();
+            assert_eq!(String::from_utf8(decoded.stdout).unwrap(), path);
         }
-        assert_eq!(yq_string(r#"a"b\c"#).unwrap(), r#""a\"b\\c""#);
         assert!(yq_string("/new\nline").is_none());
         assert!(yq_string("/tab\there").is_none());
     }

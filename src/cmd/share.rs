@@ -1,14 +1,15 @@
 //! `shimctl share DIR`: share a host directory with the VM.
 
-use std::path::{Path, PathBuf};
+use std::io::{BufRead, IsTerminal, Write};
+use std::path::{Component, Path, PathBuf};
 
 use argh::FromArgs;
 
 use crate::config;
 use crate::error::{Exit, Failure, Result};
 use crate::exposure;
-use crate::lima::{self, control};
-use crate::locations;
+use crate::lima::{self, Mount, control};
+use crate::quote::sh_quote;
 
 /// Share a host directory with the VM, writable unless --read-only, at the same path unless
 /// --at is given (`~` there is the guest user's home).
@@ -24,14 +25,27 @@ pub struct Args {
     /// the agent can read but not write it
     #[argh(switch)]
     read_only: bool,
+    /// share it even if it holds secrets (the home directory, .ssh, .aws, ...)
+    #[argh(switch)]
+    yes: bool,
 }
 
-/// A host directory: it must exist; symlinks resolved as Lima compares them.
+/// A host directory: it must exist; symlinks, `..` and trailing slashes resolved as Lima
+/// resolves them, so every spelling of one directory is one share.
 pub fn host_dir(dir: &Path) -> Result<PathBuf> {
     std::fs::canonicalize(dir)
         .ok()
         .filter(|d| d.is_dir())
         .ok_or_else(|| Failure::usage(format!("{} is not a directory", dir.display())))
+}
+
+fn describe(m: &Mount) -> String {
+    format!(
+        "{} at {} ({})",
+        m.location.display(),
+        m.mount_point.display(),
+        if m.writable { "writable" } else { "read-only" }
+    )
 }
 
 pub fn run(args: Args) -> Result<Exit> {
@@ -47,9 +61,10 @@ pub fn run(args: Args) -> Result<Exit> {
     let writable = !args.read_only;
 
     let mounts = &listed.instance.mounts;
-    if mounts
-        .iter()
-        .any(|m| m.resolved == dir && m.mount_point == mount_point && m.writable == writable)
+    let same: Vec<&Mount> = mounts.iter().filter(|m| m.resolved == dir).collect();
+    if let [m] = same.as_slice()
+        && m.mount_point == mount_point
+        && m.writable == writable
     {
         crate::say!(
             "{} is already shared with VM `{vm}` at {}",
@@ -65,33 +80,102 @@ pub fn run(args: Args) -> Result<Exit> {
             "{} overlaps {}, which VM `{vm}` already shares, and Lima cannot mount overlapping directories; unshare it first: shimctl unshare {}",
             dir.display(),
             m.location.display(),
-            crate::quote::sh_quote(m.location.as_os_str().as_encoded_bytes())
+            sh_quote(m.location.as_os_str().as_encoded_bytes())
         )));
     }
-    for secret in exposure::exposed_secrets(&dir) {
+    if let Some(m) = mounts
+        .iter()
+        .find(|m| m.resolved != dir && m.mount_point == mount_point)
+    {
+        return Err(Failure::refused(format!(
+            "the guest path {} already shows {}; pick another with --at",
+            mount_point.display(),
+            m.location.display()
+        )));
+    }
+    let secrets = exposure::exposed_secrets(&dir);
+    if !secrets.is_empty() {
+        if !args.yes && !confirm(&dir, &secrets)? {
+            crate::say!("left VM `{vm}` as it is");
+            return Ok(Exit::Refused);
+        }
         crate::tell!(
-            "shimctl: warning: sharing {} exposes {secret} to the agent",
-            dir.display()
+            "shimctl: warning: sharing {} exposes {} to the agent",
+            dir.display(),
+            secrets.join(", ")
         );
     }
-    let tilde = locations::tilde_form(&dir);
-    let expr = control::share_expr(
-        &dir,
-        &tilde.iter().map(PathBuf::as_path).collect::<Vec<_>>(),
-        &mount_point,
-        writable,
-    )?;
-    control::edit(&limactl, &vm, listed.status == "Running", &expr)?;
-    crate::say!(
-        "shared {} with VM `{vm}` at {} ({})",
+
+    let mut olds: Vec<PathBuf> = control::written_forms(&dir);
+    for m in &same {
+        olds.extend(control::written_forms(&m.location));
+    }
+    let olds: Vec<&Path> = olds.iter().map(PathBuf::as_path).collect();
+    let expr = control::share_expr(&olds, &dir, &mount_point, writable)?;
+    let verify = || {
+        let after = lima::instance::query(&limactl, &vm)?;
+        let now: Vec<&Mount> = after
+            .instance
+            .mounts
+            .iter()
+            .filter(|m| m.resolved == dir)
+            .collect();
+        match now.as_slice() {
+            [m] if m.mount_point == mount_point && m.writable == writable => Ok(()),
+            _ => Err(Failure::refused(format!(
+                "VM `{vm}` would still share {} as {}, which shimctl cannot replace (Lima's global config, $LIMA_HOME/_config, may hold it); nothing was changed",
+                dir.display(),
+                now.iter()
+                    .map(|m| describe(m))
+                    .collect::<Vec<_>>()
+                    .join(" and ")
+            ))),
+        }
+    };
+    control::edit(&limactl, &vm, listed.status == "Running", &expr, &verify)?;
+    let new = format!(
+        "{} at {} ({})",
         dir.display(),
         mount_point.display(),
         if writable { "writable" } else { "read-only" }
     );
+    match same.as_slice() {
+        [] => crate::say!("shared {new} with VM `{vm}`"),
+        old => crate::say!(
+            "VM `{vm}` now shares {new}, instead of {}",
+            old.iter()
+                .map(|m| describe(m))
+                .collect::<Vec<_>>()
+                .join(" and ")
+        ),
+    }
     Ok(Exit::Success)
 }
 
-/// `--at`: absolute, or `~`/`~/x` under the guest user's home as Lima reports it.
+/// Asks on a terminal; without one, sharing secrets needs --yes.
+fn confirm(dir: &Path, secrets: &[String]) -> Result<bool> {
+    let what = format!(
+        "sharing {} exposes {} to the agent",
+        dir.display(),
+        secrets.join(", ")
+    );
+    let stdin = std::io::stdin();
+    if !stdin.is_terminal() {
+        return Err(Failure::refused(format!(
+            "{what}; share a project directory instead, or pass --yes to share it anyway"
+        )));
+    }
+    let _ = write!(std::io::stderr(), "{what}. Share it anyway? [y/N] ");
+    let mut answer = String::new();
+    stdin
+        .lock()
+        .read_line(&mut answer)
+        .map_err(|e| Failure::cannot_run(e.to_string()))?;
+    Ok(matches!(answer.trim(), "y" | "Y" | "yes"))
+}
+
+/// `--at`: absolute, or `~`/`~/x` under the guest user's home as Lima reports it;
+/// `.` and repeated slashes dropped; `..` (where would it lead?) and `/` itself refused.
 fn guest_path(at: &str, guest_home: Option<&str>) -> Result<PathBuf> {
     let path = match at.strip_prefix('~') {
         Some(rest) if rest.is_empty() || rest.starts_with('/') => {
@@ -104,13 +188,29 @@ fn guest_path(at: &str, guest_home: Option<&str>) -> Result<PathBuf> {
         }
         _ => PathBuf::from(at),
     };
-    if path.is_absolute() {
-        Ok(path)
-    } else {
-        Err(Failure::usage(format!(
+    if !path.is_absolute() {
+        return Err(Failure::usage(format!(
             "--at {at}: give an absolute guest path, or one starting with ~/"
-        )))
+        )));
     }
+    let mut normal = PathBuf::from("/");
+    for component in path.components() {
+        match component {
+            Component::Normal(part) => normal.push(part),
+            Component::ParentDir => {
+                return Err(Failure::usage(format!(
+                    "--at {at}: `..` is not allowed; write the guest path without it"
+                )));
+            }
+            _ => {}
+        }
+    }
+    if normal == Path::new("/") {
+        return Err(Failure::usage(format!(
+            "--at {at}: a share cannot cover the guest's whole file system; give a directory"
+        )));
+    }
+    Ok(normal)
 }
 
 #[cfg(test)]
@@ -118,7 +218,7 @@ mod tests {
     use super::*;
 
     #[test]
-    fn at_expands_the_guest_home() {
+    fn at_expands_the_guest_home_and_is_normalised() {
         assert_eq!(
             guest_path("~/.claude/skills", Some("/home/me.guest")).unwrap(),
             PathBuf::from("/home/me.guest/.claude/skills")
@@ -128,8 +228,18 @@ mod tests {
             PathBuf::from("/home/me.guest")
         );
         assert_eq!(guest_path("/work", None).unwrap(), PathBuf::from("/work"));
+        assert_eq!(
+            guest_path("//work/./x//", None).unwrap(),
+            PathBuf::from("/work/x")
+        );
         assert!(guest_path("work", None).is_err());
         assert!(guest_path("~/x", None).is_err());
         assert_eq!(guest_path("~x", None).unwrap_err().exit, Exit::Usage);
+        assert_eq!(
+            guest_path("/work/../etc", None).unwrap_err().exit,
+            Exit::Usage
+        );
+        assert_eq!(guest_path("/", None).unwrap_err().exit, Exit::Usage);
+        assert_eq!(guest_path("/./", None).unwrap_err().exit, Exit::Usage);
     }
 }

@@ -7,7 +7,7 @@ use argh::FromArgs;
 use crate::config;
 use crate::error::{Exit, Failure, Result};
 use crate::lima::{self, control};
-use crate::locations;
+use crate::quote::sh_quote;
 
 /// Stop sharing a host directory with the VM.
 #[derive(FromArgs)]
@@ -26,37 +26,50 @@ pub fn run(args: Args) -> Result<Exit> {
     let dir = std::fs::canonicalize(&args.dir)
         .unwrap_or_else(|_| std::path::absolute(&args.dir).unwrap_or(args.dir.clone()));
     let listed = lima::instance::query(&limactl, &vm)?;
+    let is_it = |m: &lima::Mount| m.resolved == dir || m.location == dir;
     let matching: Vec<&Path> = listed
         .instance
         .mounts
         .iter()
-        .filter(|m| m.resolved == dir || m.location == dir)
+        .filter(|m| is_it(m))
         .map(|m| m.location.as_path())
         .collect();
     if matching.is_empty() {
+        if let Some(outer) = listed
+            .instance
+            .mounts
+            .iter()
+            .find(|m| dir.starts_with(&m.resolved))
+        {
+            return Err(Failure::refused(format!(
+                "{} is not a share of its own: it is inside {}, which VM `{vm}` shares as a whole; to stop sharing that: shimctl unshare {}",
+                dir.display(),
+                outer.location.display(),
+                sh_quote(outer.location.as_os_str().as_encoded_bytes())
+            )));
+        }
         return Err(Failure::refused(format!(
             "{} is not shared with VM `{vm}`",
             dir.display()
         )));
     }
-    let mut locations: Vec<PathBuf> = matching.iter().map(|p| p.to_path_buf()).collect();
-    locations.extend(matching.iter().filter_map(|p| locations::tilde_form(p)));
-    let expr =
-        control::remove_mounts_expr(&locations.iter().map(PathBuf::as_path).collect::<Vec<_>>())?;
-    control::edit(&limactl, &vm, listed.status == "Running", &expr)?;
-
-    let after = lima::instance::query(&limactl, &vm)?;
-    if after
-        .instance
-        .mounts
+    let olds: Vec<PathBuf> = matching
         .iter()
-        .any(|m| m.resolved == dir || m.location == dir)
-    {
-        return Err(Failure::cannot_run(format!(
-            "{} is still shared: the mount comes from Lima's global config ($LIMA_HOME/_config/default.yaml or override.yaml); remove it there",
-            dir.display()
-        )));
-    }
+        .flat_map(|p| control::written_forms(p))
+        .collect();
+    let expr = control::remove_mounts_expr(&olds.iter().map(PathBuf::as_path).collect::<Vec<_>>())?;
+    let verify = || {
+        let after = lima::instance::query(&limactl, &vm)?;
+        if after.instance.mounts.iter().any(is_it) {
+            Err(Failure::cannot_run(format!(
+                "{} is still shared: the mount comes from Lima's global config ($LIMA_HOME/_config/default.yaml or override.yaml); remove it there",
+                dir.display()
+            )))
+        } else {
+            Ok(())
+        }
+    };
+    control::edit(&limactl, &vm, listed.status == "Running", &expr, &verify)?;
     crate::say!("{} is no longer shared with VM `{vm}`", dir.display());
     Ok(Exit::Success)
 }

@@ -147,3 +147,28 @@ pub fn attached<S: AsRef<OsStr>>(
         }
     }
 }
+
+/// Runs `limactl ARGS` on the user's terminal but in its own process group: a Ctrl-C meant
+/// for shimctl does not reach it (used to finish what must be finished, such as starting
+/// the VM again after an interrupted edit).
+pub fn detached<S: AsRef<OsStr>>(
+    limactl: &Path,
+    args: &[S],
+    timeout: Duration,
+) -> Result<ExitStatus> {
+    let args: Vec<OsString> = args.iter().map(|a| a.as_ref().to_os_string()).collect();
+    let child = Command::new(limactl)
+        .args(&args)
+        .stdin(Stdio::null())
+        .process_group(0)
+        .spawn()
+        .map_err(|e| cannot_start(limactl, e))?;
+    let pid = child.id();
+    match wait_in_thread(child).recv_timeout(timeout) {
+        Ok(status) => status.map_err(|e| cannot_start(limactl, e)),
+        Err(_) => {
+            kill(pid, true);
+            Err(timed_out(&args, timeout))
+        }
+    }
+}

@@ -200,3 +200,59 @@ fn version_flag_prints_the_version() {
         format!("shimctl {}\n", env!("CARGO_PKG_VERSION"))
     );
 }
+
+#[test]
+fn uninstall_refuses_paths_and_shimctl_itself() {
+    let (w, _) = fresh();
+    let path = format!("{}:/usr/bin:/bin", w.shims.display());
+    run(&w, &["install", "claude"], &path);
+    // A copy of the binary standing where the user keeps it, as `command -v shimctl` names it.
+    let bin = w.root.join("bin");
+    std::fs::create_dir_all(&bin).unwrap();
+    std::fs::copy(SHIMCTL, bin.join("shimctl")).unwrap();
+    let copy = bin.join("shimctl");
+    for arg in [
+        copy.display().to_string(),
+        SHIMCTL.to_string(),
+        "shimctl".into(),
+        "../claude".into(),
+        "..".into(),
+    ] {
+        let (code, out) = run(&w, &["uninstall", &arg], &path);
+        assert_eq!(code, 2, "{arg}: {out}");
+        assert!(out.contains("not an agent name"), "{out}");
+    }
+    assert!(
+        copy.exists() && Path::new(SHIMCTL).exists(),
+        "no binary deleted"
+    );
+    assert!(
+        w.shims.join("claude").exists(),
+        "no shim deleted by a refused call"
+    );
+    // A hard copy of shimctl in the shim directory is not a link: left alone.
+    std::fs::hard_link(&copy, w.shims.join("codex")).unwrap();
+    let (code, out) = run(&w, &["uninstall", "codex"], &path);
+    assert_eq!(code, 0, "{out}");
+    assert!(w.shims.join("codex").exists(), "{out}");
+}
+
+#[test]
+fn uninstall_says_where_the_name_now_leads() {
+    let (w, host_bin) = fresh();
+    let path = format!("{}:{}:/usr/bin:/bin", w.shims.display(), host_bin.display());
+    run(&w, &["install", "claude", "codex"], &path);
+    let (code, out) = run(&w, &["uninstall"], &path);
+    assert_eq!(code, 0, "{out}");
+    assert!(
+        out.contains(&format!(
+            "claude: removed; typing `claude` now runs {} on this machine",
+            host_bin.join("claude").display()
+        )),
+        "{out}"
+    );
+    assert!(
+        out.contains("codex: removed (no `codex` on this machine)"),
+        "{out}"
+    );
+}

@@ -205,12 +205,15 @@ fn share_and_unshare_an_awkward_path_round_trip() {
         "a running VM is stopped and started again"
     );
     assert!(w.lima_home.join("sandbox/ha.pid").exists(), "running again");
-    let exprs = set_expressions(&w);
-    assert_eq!(exprs.len(), 1);
+    assert_eq!(set_expressions(&w).len(), 1);
+    let yaml = lima_yaml(&w, "sandbox");
     assert!(
-        exprs[0].contains(r#""location": "#) && exprs[0].contains(r#"\"odd\" it's \\ ü"#),
-        "{}",
-        exprs[0]
+        yaml["mounts"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|m| m["location"] == awkward.to_str().unwrap() && m["writable"] == true),
+        "the path arrives in lima.yaml exactly: {yaml}"
     );
 
     let out = w
@@ -287,8 +290,24 @@ fn share_refuses_overlaps_and_warns_about_secrets() {
 
     let other = w.root.join("other");
     std::fs::create_dir_all(other.join(".ssh")).unwrap();
+    let before = std::fs::read(w.lima_home.join("sandbox/lima.yaml")).unwrap();
+    // Without a terminal to ask on, secrets are shared only with --yes.
     let out = w.shimctl().arg("share").arg(&other).output().unwrap();
-    assert!(out.status.success());
+    assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
+    assert!(stderr(&out).contains("exposes .ssh"), "{}", stderr(&out));
+    assert!(stderr(&out).contains("--yes"), "{}", stderr(&out));
+    assert_eq!(
+        std::fs::read(w.lima_home.join("sandbox/lima.yaml")).unwrap(),
+        before
+    );
+    let out = w
+        .shimctl()
+        .arg("share")
+        .arg(&other)
+        .arg("--yes")
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", stderr(&out));
     assert!(stderr(&out).contains("exposes .ssh"), "{}", stderr(&out));
 }
 
@@ -427,4 +446,197 @@ fn doctor_reports_a_missing_shim_directory() {
         line_with(&text, "no shims in").ends_with("(fix: shimctl install)"),
         "{text}"
     );
+}
+
+fn mounts_of(w: &World) -> Vec<serde_json::Value> {
+    lima_yaml(w, "sandbox")["mounts"]
+        .as_array()
+        .unwrap()
+        .clone()
+}
+
+#[test]
+fn every_spelling_of_a_shared_directory_is_the_same_share() {
+    let projects = |w: &World| w.root.join("home/Projects");
+    // Shared writable as written through a symlink, and as written with a trailing slash.
+    let spellings: Vec<Box<dyn Fn(&World) -> PathBuf>> = vec![
+        Box::new(|w: &World| {
+            let link = w.root.join("projects-link");
+            symlink(&w.root.join("home/Projects"), &link);
+            link
+        }),
+        Box::new(|w: &World| PathBuf::from(format!("{}/", w.root.join("home/Projects").display()))),
+    ];
+    for spelling in spellings {
+        let w = World::new();
+        let written = spelling(&w);
+        w.make_vm("sandbox", &[(&written, None, true)]);
+        // And named on the command line with `..` in it.
+        let arg = format!("{}/app/../", projects(&w).display());
+        let out = w
+            .shimctl()
+            .args(["share", &arg, "--read-only"])
+            .output()
+            .unwrap();
+        assert!(out.status.success(), "{}", stderr(&out));
+        assert!(stdout(&out).contains("instead of"), "{}", stdout(&out));
+        let mounts = mounts_of(&w);
+        assert_eq!(mounts.len(), 1, "one share, not two: {mounts:?}");
+        assert_eq!(mounts[0]["writable"], false, "{mounts:?}");
+        // The agent really cannot write there now.
+        let out = w.shim("claude").arg("x").output().unwrap();
+        assert!(out.status.success(), "{}", stderr(&out));
+        assert!(stderr(&out).contains("read-only"), "{}", stderr(&out));
+    }
+}
+
+#[test]
+fn unshare_inside_a_share_names_the_share() {
+    let w = World::new();
+    let before = std::fs::read(w.lima_home.join("sandbox/lima.yaml")).unwrap();
+    let out = w.shimctl().args(["unshare", "."]).output().unwrap();
+    assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
+    let projects = w.root.join("home/Projects");
+    assert!(
+        stderr(&out).contains(&format!("inside {}", projects.display())),
+        "{}",
+        stderr(&out)
+    );
+    assert!(
+        stderr(&out).contains("shimctl unshare "),
+        "{}",
+        stderr(&out)
+    );
+    assert_eq!(
+        std::fs::read(w.lima_home.join("sandbox/lima.yaml")).unwrap(),
+        before
+    );
+}
+
+#[test]
+fn at_is_normalised_and_dotdot_or_root_refused() {
+    let w = World::new();
+    let skills = w.root.join("skills");
+    std::fs::create_dir_all(&skills).unwrap();
+    for bad in ["/work/../etc", "/", "relative"] {
+        let out = w
+            .shimctl()
+            .arg("share")
+            .arg(&skills)
+            .args(["--at", bad])
+            .output()
+            .unwrap();
+        assert_eq!(out.status.code(), Some(2), "{bad}: {}", stderr(&out));
+        assert!(stderr(&out).contains("--at"), "{}", stderr(&out));
+    }
+    let out = w
+        .shimctl()
+        .arg("share")
+        .arg(&skills)
+        .args(["--at", "//work/./skills/"])
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert!(
+        mounts_of(&w)
+            .iter()
+            .any(|m| m["mountPoint"] == "/work/skills"),
+        "{:?}",
+        mounts_of(&w)
+    );
+}
+
+#[test]
+fn hard_characters_in_paths_mean_the_same_to_lima() {
+    let w = World::new();
+    let dir = w.root.join(r#"back\slash "quote" $HOME `x` 日本 it's"#);
+    std::fs::create_dir_all(&dir).unwrap();
+    let out = w.shimctl().arg("share").arg(&dir).output().unwrap();
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert!(
+        mounts_of(&w)
+            .iter()
+            .any(|m| m["location"] == dir.to_str().unwrap()),
+        "{:?}",
+        mounts_of(&w)
+    );
+    let out = w
+        .shim("claude")
+        .current_dir(&dir)
+        .arg("x")
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert_eq!(w.record("claude").cwd, dir);
+    let out = w.shimctl().arg("unshare").arg(&dir).output().unwrap();
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert_eq!(mounts_of(&w).len(), 1);
+}
+
+/// Starts `shimctl share` in its own process group (as a terminal's foreground job is),
+/// with limactl's `edit` hanging, and sends `signal` once the VM has been stopped.
+fn interrupt_share(w: &World, signal: libc::c_int, to_group: bool) -> std::process::Output {
+    use std::os::unix::process::CommandExt;
+    let dir = w.root.join("newdir");
+    std::fs::create_dir_all(&dir).unwrap();
+    let child = w
+        .shimctl()
+        .arg("share")
+        .arg(&dir)
+        .env("FAKE_LIMA_HANG", "edit")
+        .process_group(0)
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let pid = child.id() as i32;
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+    while w.lima_home.join("sandbox/ha.pid").exists() || !edit_started(w) {
+        assert!(std::time::Instant::now() < deadline, "edit never started");
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+    unsafe { libc::kill(if to_group { -pid } else { pid }, signal) };
+    child.wait_with_output().unwrap()
+}
+
+fn edit_started(w: &World) -> bool {
+    w.limactl_calls().iter().any(|c| c[0] == "edit")
+}
+
+#[test]
+fn an_interrupted_share_changes_nothing_and_restarts_the_vm() {
+    // Ctrl-C reaches the whole foreground group, limactl included.
+    let w = World::new();
+    let before = std::fs::read(w.lima_home.join("sandbox/lima.yaml")).unwrap();
+    let out = interrupt_share(&w, libc::SIGINT, true);
+    assert_eq!(out.status.code(), Some(130), "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains("nothing was changed"),
+        "{}",
+        stderr(&out)
+    );
+    assert!(
+        w.lima_home.join("sandbox/ha.pid").exists(),
+        "the VM runs again"
+    );
+    assert_eq!(
+        std::fs::read(w.lima_home.join("sandbox/lima.yaml")).unwrap(),
+        before
+    );
+
+    // SIGTERM or a hang-up to shimctl alone: limactl keeps hanging until the time limit.
+    for signal in [libc::SIGTERM, libc::SIGHUP] {
+        let w = World::builder().config("vm_timeout = 2\n").build();
+        let before = std::fs::read(w.lima_home.join("sandbox/lima.yaml")).unwrap();
+        let out = interrupt_share(&w, signal, false);
+        assert_eq!(out.status.code(), Some(130), "{}", stderr(&out));
+        assert!(
+            w.lima_home.join("sandbox/ha.pid").exists(),
+            "the VM runs again"
+        );
+        assert_eq!(
+            std::fs::read(w.lima_home.join("sandbox/lima.yaml")).unwrap(),
+            before
+        );
+    }
 }
