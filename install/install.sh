@@ -1,58 +1,176 @@
 #!/bin/sh
 # shimctl set-up in one command, for a machine with Rust: builds and installs the binary,
-# links the agent shims, and adds one marked line to your shell's startup file so the
-# shims come first on PATH. `install/install.sh --uninstall` undoes all of it.
-# Nothing is deleted but what this script or shimctl made.
+# links the agent shims, and adds one marked line to your shell's startup file (and, for
+# bash, to the file a login shell reads) so the shims come first on PATH.
+# `install/install.sh --uninstall` undoes all of it.
+#
+# Start-up files are never edited in place: each change is written to a temporary file in
+# the same directory, checked, and renamed over the original (keeping its mode and owner,
+# and editing a symlinked file's target), so a full disk or a read-only home leaves the
+# original as it was and this script fails saying so.
 set -eu
 
 marker="# added by shimctl install.sh"
 repo=$(CDPATH='' cd -- "$(dirname -- "$0")/.." && pwd)
-root=${CARGO_INSTALL_ROOT:-${CARGO_HOME:-$HOME/.cargo}}
-bin="$root/bin/shimctl"
 
 say() { printf '==> %s\n' "$*"; }
-die() { printf 'install.sh: %s\n' "$*" >&2; exit 1; }
+die() {
+    printf 'install.sh: %s\n' "$*" >&2
+    exit 1
+}
+
+# The XDG Base Directory spec: a relative value is invalid and ignored. Resolved against
+# the current directory, it could make this script write, or delete, somewhere else.
+case "${HOME:-}" in
+/*) ;;
+*) die "HOME must be an absolute path (it is '${HOME:-}')" ;;
+esac
+xdg() {
+    case "$1" in
+    /*) printf '%s' "$1" ;;
+    *) printf '%s' "$HOME/$2" ;;
+    esac
+}
+data_home=$(xdg "${XDG_DATA_HOME:-}" .local/share)
+config_home=$(xdg "${XDG_CONFIG_HOME:-}" .config)
+cache_home=$(xdg "${XDG_CACHE_HOME:-}" .cache)
+root=${CARGO_INSTALL_ROOT:-${CARGO_HOME:-$HOME/.cargo}}
+bin="$root/bin/shimctl"
+# Start-up files this script created (removed again when --uninstall leaves them empty).
+created_list="$data_home/shimctl/install-created-rc"
 
 case "$bin" in
 *"'"*) die "the install path $bin contains a single quote; set CARGO_INSTALL_ROOT elsewhere" ;;
 esac
 
+# Every line this script may have added, whatever binary path it named: --uninstall
+# removes exactly these, never a line of the user's that merely mentions the marker.
+added_line_re="^((\\[ -n \"\\\$\\{BASH_VERSION:-\\}\" \\] && )?eval \"\\\$\\('[^']*' init (bash|zsh)\\)\"|'[^']*' init fish \\| source) # added by shimctl install\\.sh\$"
+
 # The user's shell, its startup file, and the line that sets shimctl up in it.
 shell_name=$(basename -- "${SHELL:-sh}")
-fish_rc="${XDG_CONFIG_HOME:-$HOME/.config}/fish/config.fish"
+fish_rc="$config_home/fish/config.fish"
 case "$shell_name" in
 bash) rc="$HOME/.bashrc" line="eval \"\$('$bin' init bash)\" $marker" ;;
 zsh) rc="${ZDOTDIR:-$HOME}/.zshrc" line="eval \"\$('$bin' init zsh)\" $marker" ;;
 fish) rc="$fish_rc" line="'$bin' init fish | source $marker" ;;
 *) rc="" line="" ;;
 esac
+# bash login shells (macOS Terminal, ssh, a console) read ~/.bash_profile, ~/.bash_login or
+# ~/.profile instead of ~/.bashrc; sh reads ~/.profile too, hence the guard.
+login_line="[ -n \"\${BASH_VERSION:-}\" ] && eval \"\$('$bin' init bash)\" $marker"
+bash_login_file() {
+    for f in "$HOME/.bash_profile" "$HOME/.bash_login" "$HOME/.profile"; do
+        if [ -e "$f" ]; then
+            printf '%s' "$f"
+            return
+        fi
+    done
+    printf '%s' "$HOME/.bash_profile"
+}
+
+# The file a path names, symlinks followed (an rc kept in a dotfiles repository).
+resolve() {
+    f=$1
+    while [ -L "$f" ]; do
+        target=$(readlink -- "$f")
+        case "$target" in
+        /*) f=$target ;;
+        *) f="$(dirname -- "$f")/$target" ;;
+        esac
+    done
+    printf '%s' "$f"
+}
+
+# rewrite FILE MODE [LINE]: MODE `add` appends LINE, `remove` drops the added lines.
+# All or nothing: the new contents go to a temporary file beside the original, are
+# compared with what they must be, and replace it with one rename.
+rewrite() {
+    file=$(resolve "$1")
+    dir=$(dirname -- "$file")
+    mkdir -p -- "$dir" 2>/dev/null || die "cannot create $dir; $1 is unchanged"
+    tmp=$(mktemp "$dir/.shimctl-rc.XXXXXX" 2>/dev/null) ||
+        die "cannot write in $dir (read-only or full?); $1 is unchanged"
+    # cp -p first: the new file gets the original's mode and, for root, its owner.
+    if [ -f "$file" ] && ! cp -p -- "$file" "$tmp" 2>/dev/null; then
+        rm -f -- "$tmp"
+        die "cannot copy $file (disk full?); it is unchanged"
+    fi
+    src=$file
+    [ -f "$file" ] || src=/dev/null
+    if ! new_contents "$2" "${3:-}" <"$src" >"$tmp" 2>/dev/null ||
+        ! new_contents "$2" "${3:-}" <"$src" | cmp -s - "$tmp"; then
+        rm -f -- "$tmp"
+        die "cannot write the new $1 (disk full?); it is unchanged"
+    fi
+    mv -f -- "$tmp" "$file" || {
+        rm -f -- "$tmp"
+        die "cannot replace $file; it is unchanged"
+    }
+}
+
+# The new contents of a start-up file, from its old ones on stdin.
+new_contents() {
+    case "$1" in
+    add)
+        cat
+        # Keep the file's last line intact when it lacks a final newline.
+        if [ -s "$file" ] && [ -n "$(tail -c 1 -- "$file")" ]; then
+            printf '\n'
+        fi
+        printf '%s\n' "$2"
+        ;;
+    remove)
+        # grep exits 1 when every line goes: that is a success here.
+        grep -v -E -- "$added_line_re" || [ $? -eq 1 ]
+        ;;
+    esac
+}
+
+has_added_line() { [ -f "$1" ] && grep -q -E -- "$added_line_re" "$1"; }
+
+# add_line FILE LINE: adds LINE to FILE once, remembering a file this script created.
+add_line() {
+    if has_added_line "$1"; then
+        say "$1 already sets up shimctl"
+        return
+    fi
+    if [ ! -e "$1" ]; then
+        if ! { mkdir -p -- "$(dirname -- "$created_list")" &&
+            printf '%s\n' "$1" >>"$created_list"; }; then
+            die "cannot write $created_list; $1 is unchanged"
+        fi
+    fi
+    rewrite "$1" add "$2"
+    say "added to $1: $2"
+}
 
 install() {
     command -v cargo >/dev/null 2>&1 || die "cargo not found; install Rust first (https://rustup.rs)"
-    say "building and installing shimctl into $root/bin"
+    say "building shimctl and installing it into $root/bin (the first build takes a minute)"
     # SHIMCTL_CARGO_ARGS: extra `cargo install` arguments (the tests pass --debug).
     # shellcheck disable=SC2086 # split on purpose
-    cargo install --path "$repo" --locked --quiet ${SHIMCTL_CARGO_ARGS:-}
+    cargo install --path "$repo" --locked ${SHIMCTL_CARGO_ARGS:-}
     say "linking the agent shims"
     "$bin" install || true
 
     if [ -z "$rc" ]; then
         say "unknown shell '$shell_name': add the output of '$bin init bash' (or zsh, fish) to its startup file"
-    elif [ -f "$rc" ] && grep -qF "$marker" "$rc"; then
-        say "$rc already sets up shimctl"
     else
-        mkdir -p "$(dirname -- "$rc")"
-        # Keep the file's last line intact when it lacks a final newline.
-        if [ -s "$rc" ] && [ -n "$(tail -c 1 "$rc")" ]; then
-            printf '\n' >>"$rc"
+        add_line "$rc" "$line"
+    fi
+    if [ "$shell_name" = bash ]; then
+        login=$(bash_login_file)
+        if grep -q -F -e '.bashrc' -- "$login" 2>/dev/null; then
+            say "$login reads ~/.bashrc: login shells are set up too"
+        else
+            add_line "$login" "$login_line"
         fi
-        printf '%s\n' "$line" >>"$rc"
-        say "added to $rc: $line"
     fi
 
     echo
     echo "Next:"
-    echo "  1. open a new shell (or run: $line)"
+    echo "  1. open a new shell (or run: ${line:-the line for your shell})"
     if command -v limactl >/dev/null 2>&1; then
         echo "  2. if you have no VM yet: $bin vm create"
         echo "  3. share your projects with it: cd ~/Projects && $bin share ."
@@ -68,24 +186,30 @@ uninstall() {
         say "removing the agent shims"
         "$bin" uninstall
     fi
-    for f in "$HOME/.bashrc" "${ZDOTDIR:-$HOME}/.zshrc" "$fish_rc"; do
-        if [ -f "$f" ] && grep -qF "$marker" "$f"; then
-            tmp="$f.shimctl-tmp.$$"
-            grep -vF "$marker" "$f" >"$tmp" || true
-            # Writing through the original keeps its permissions and any link to it.
-            cat "$tmp" >"$f"
-            rm -f "$tmp"
+    created=""
+    [ -f "$created_list" ] && created=$(cat -- "$created_list")
+    for f in "$HOME/.bashrc" "$HOME/.bash_profile" "$HOME/.bash_login" "$HOME/.profile" \
+        "${ZDOTDIR:-$HOME}/.zshrc" "$fish_rc"; do
+        has_added_line "$f" || continue
+        rewrite "$f" remove
+        real=$(resolve "$f")
+        if [ ! -s "$real" ] && printf '%s\n' "$created" | grep -q -x -F -e "$f"; then
+            rm -f -- "$real"
+            say "removed $f (it held only the shimctl line, and this script had created it)"
+        else
             say "removed the shimctl line from $f"
         fi
     done
-    shims="${XDG_DATA_HOME:-$HOME/.local/share}/shimctl/shims"
-    rmdir "$shims" "$(dirname -- "$shims")" 2>/dev/null || true
-    rm -rf "${XDG_CACHE_HOME:-$HOME/.cache}/shimctl"
+    rm -f -- "$created_list"
+    shims="$data_home/shimctl/shims"
+    rmdir -- "$shims" "$data_home/shimctl" 2>/dev/null || true
+    # Absolute by construction (see xdg above), and always ends in /shimctl.
+    rm -rf -- "$cache_home/shimctl"
     if [ -x "$bin" ]; then
         say "uninstalling the binary"
-        cargo uninstall --quiet --root "$root" shimctl
+        cargo uninstall --root "$root" shimctl
     fi
-    say "done; your config (~/.config/shimctl) and your Lima VMs are left as they are"
+    say "done; your config ($config_home/shimctl) and your Lima VMs are left as they are"
 }
 
 case "${1:-}" in

@@ -2,6 +2,7 @@
 //! into a temporary root), the shims, the rc line, and `--uninstall` undoing all of it.
 
 use std::path::{Path, PathBuf};
+
 use std::process::Command;
 
 use crate::world::*;
@@ -49,6 +50,22 @@ fn install_sh_sets_up_and_uninstall_undoes() {
 
     let (ok, out) = script(&w, &root, &[]);
     assert!(ok, "{out}");
+    assert!(
+        out.contains("Installed package") || out.contains("Replaced package"),
+        "cargo's own output is shown: {out}"
+    );
+    assert_eq!(
+        out.matches("added to").count(),
+        2,
+        "each change said once: {out}"
+    );
+    let login = w.home.join(".bash_profile");
+    assert!(
+        std::fs::read_to_string(&login)
+            .unwrap()
+            .contains("BASH_VERSION"),
+        "bash login shells get the guarded line"
+    );
     let bin = root.join("bin/shimctl");
     assert!(bin.exists(), "{out}");
     for agent in ["claude", "codex", "opencode"] {
@@ -93,9 +110,183 @@ fn install_sh_sets_up_and_uninstall_undoes() {
     );
     assert!(out.contains("already sets up shimctl"), "{out}");
 
+    // And a bash login shell, which reads ~/.bash_profile and not ~/.bashrc.
+    let found = Command::new("bash")
+        .args(["-lc", "command -v claude"])
+        .env_clear()
+        .env("HOME", &w.home)
+        .env("PATH", "/usr/bin:/bin")
+        .output()
+        .unwrap();
+    assert_eq!(
+        stdout(&found).trim(),
+        w.shims.join("claude").display().to_string(),
+        "{}",
+        stderr(&found)
+    );
+
     let (ok, out) = script(&w, &root, &["--uninstall"]);
     assert!(ok, "{out}");
     assert_eq!(std::fs::read_to_string(&rc).unwrap(), original);
+    assert!(
+        !login.exists(),
+        "the login file install.sh created is gone: {out}"
+    );
     assert!(!w.shims.exists(), "shim directory removed once empty");
     assert!(!bin.exists(), "binary uninstalled");
+}
+
+/// Runs `install.sh --uninstall` with no binary installed (so no cargo), in `home`.
+fn uninstall_in(home: &Path, extra: &[(&str, &str)]) -> (bool, String) {
+    let mut cmd = Command::new("sh");
+    cmd.arg(SCRIPT)
+        .arg("--uninstall")
+        .env_clear()
+        .env("HOME", home)
+        .env("SHELL", "/bin/bash")
+        .env("PATH", "/usr/bin:/bin")
+        .env("CARGO_INSTALL_ROOT", "/nonexistent/shimctl-root")
+        .current_dir(home);
+    for (k, v) in extra {
+        cmd.env(k, v);
+    }
+    let out = cmd.output().unwrap();
+    (out.status.success(), stdout(&out) + &stderr(&out))
+}
+
+const ADDED: &str = "eval \"$('/opt/bin/shimctl' init bash)\" # added by shimctl install.sh\n";
+const MINE: &str =
+    "# my settings\nexport EDITOR=vi\n# note: the line # added by shimctl install.sh\n";
+
+#[test]
+fn uninstall_removes_only_the_exact_line_and_keeps_a_symlinked_rc() {
+    use std::os::unix::fs::PermissionsExt;
+    let w = World::new();
+    let dotfiles = w.root.join("dotfiles");
+    std::fs::create_dir_all(&dotfiles).unwrap();
+    let target = dotfiles.join("bashrc");
+    std::fs::write(&target, format!("{MINE}{ADDED}")).unwrap();
+    std::fs::set_permissions(&target, std::fs::Permissions::from_mode(0o640)).unwrap();
+    symlink(&target, &w.home.join(".bashrc"));
+    let (ok, out) = uninstall_in(&w.home, &[]);
+    assert!(ok, "{out}");
+    let rc = w.home.join(".bashrc");
+    assert!(
+        std::fs::symlink_metadata(&rc)
+            .unwrap()
+            .file_type()
+            .is_symlink()
+    );
+    assert_eq!(
+        std::fs::read_to_string(&target).unwrap(),
+        MINE,
+        "the user's mention stays"
+    );
+    let mode = std::fs::metadata(&target).unwrap().permissions().mode() & 0o777;
+    assert_eq!(mode, 0o640);
+}
+
+#[test]
+fn uninstall_ignores_relative_xdg_directories() {
+    let w = World::new();
+    let keep = w.home.join("rel/cache/shimctl/keep");
+    std::fs::create_dir_all(keep.parent().unwrap()).unwrap();
+    std::fs::write(&keep, "x").unwrap();
+    let (ok, out) = uninstall_in(&w.home, &[("XDG_CACHE_HOME", "rel/cache")]);
+    assert!(ok, "{out}");
+    assert!(keep.exists(), "a relative XDG_CACHE_HOME was used: {out}");
+    let (ok, out) = uninstall_in(&w.home, &[("HOME", "relative")]);
+    assert!(
+        !ok && out.contains("HOME must be an absolute path"),
+        "{out}"
+    );
+}
+
+/// A small file system of its own for the home (root only), unmounted when dropped.
+struct SmallFs(PathBuf);
+
+impl SmallFs {
+    fn mount(dir: &Path, options: &str) -> Option<SmallFs> {
+        if unsafe { libc::geteuid() } != 0 {
+            eprintln!("skipped: mounting a small tmpfs needs root");
+            return None;
+        }
+        std::fs::create_dir_all(dir).unwrap();
+        let ok = Command::new("mount")
+            .args(["-t", "tmpfs", "-o", options, "tmpfs"])
+            .arg(dir)
+            .status()
+            .is_ok_and(|s| s.success());
+        if !ok {
+            eprintln!("skipped: cannot mount a tmpfs here");
+            return None;
+        }
+        Some(SmallFs(dir.to_path_buf()))
+    }
+}
+
+impl Drop for SmallFs {
+    fn drop(&mut self) {
+        let _ = Command::new("umount").arg(&self.0).status();
+    }
+}
+
+fn fill(dir: &Path) {
+    let _ = Command::new("dd")
+        .args(["if=/dev/zero", "bs=4096"])
+        .arg(format!("of={}", dir.join("filler").display()))
+        .stderr(std::process::Stdio::null())
+        .status();
+}
+
+#[test]
+fn a_full_disk_or_a_read_only_home_leaves_the_rc_untouched() {
+    let w = World::new();
+    // Non-root: an unwritable directory is enough.
+    if unsafe { libc::geteuid() } != 0 {
+        use std::os::unix::fs::PermissionsExt;
+        let home = w.root.join("ro-home");
+        std::fs::create_dir_all(&home).unwrap();
+        std::fs::write(home.join(".bashrc"), format!("{MINE}{ADDED}")).unwrap();
+        std::fs::set_permissions(&home, std::fs::Permissions::from_mode(0o555)).unwrap();
+        let (ok, out) = uninstall_in(&home, &[]);
+        std::fs::set_permissions(&home, std::fs::Permissions::from_mode(0o755)).unwrap();
+        assert!(!ok && out.contains("unchanged"), "{out}");
+        assert_eq!(
+            std::fs::read_to_string(home.join(".bashrc")).unwrap(),
+            format!("{MINE}{ADDED}")
+        );
+        eprintln!("skipped the full-disk case: mounting a small tmpfs needs root");
+        return;
+    }
+    for case in ["full", "read-only"] {
+        let home = w.root.join(format!("home-{case}"));
+        let Some(_fs) = SmallFs::mount(&home, "size=256k") else {
+            return;
+        };
+        let rc = home.join(".bashrc");
+        let original = format!("{MINE}{}{ADDED}", "# padding\n".repeat(2000));
+        std::fs::write(&rc, &original).unwrap();
+        if case == "full" {
+            fill(&home);
+        } else {
+            let ok = Command::new("mount")
+                .args(["-o", "remount,ro"])
+                .arg(&home)
+                .status()
+                .unwrap()
+                .success();
+            assert!(ok);
+        }
+        let (ok, out) = uninstall_in(&home, &[]);
+        assert!(!ok, "{case}: reported success: {out}");
+        assert!(out.contains("unchanged"), "{case}: {out}");
+        assert_eq!(std::fs::read_to_string(&rc).unwrap(), original, "{case}");
+        let leftovers: Vec<_> = std::fs::read_dir(&home)
+            .unwrap()
+            .filter_map(|e| e.ok())
+            .filter(|e| e.file_name().to_string_lossy().starts_with(".shimctl-rc"))
+            .collect();
+        assert!(leftovers.is_empty(), "{case}: {leftovers:?}");
+    }
 }
