@@ -10,6 +10,7 @@ mod hardening;
 mod install;
 mod install_sh;
 mod lima;
+mod readme;
 mod shell;
 mod shim;
 mod vm;
