@@ -24,7 +24,8 @@ pub struct Plan {
     pub shell: ShellCommand,
     /// Variables set for limactl: its own controls and full-auto variables to forward.
     pub limactl_env: Vec<(OsString, OsString)>,
-    pub decision: FullAutoDecision,
+    /// For an agent: whether full-auto went in, and why.
+    pub decision: Option<FullAutoDecision>,
     /// The arguments are too long for Lima's one ssh argument: they go through a file in
     /// the guest, written by an extra `limactl shell` call before the real one.
     pub staged: bool,
@@ -38,11 +39,19 @@ impl Plan {
     }
 }
 
+/// What runs in the VM.
+pub enum Guest<'a> {
+    /// An agent with the user's arguments: its profile decides full-auto and variables.
+    Agent(&'a Agent, &'a [OsString]),
+    /// Any command, words as given (`shimctl run`); none: the login shell (`shimctl shell`).
+    Command(&'a [OsString]),
+}
+
 pub fn run(loaded: &Loaded, agent: &Agent, args: Vec<OsString>) -> Result<Infallible> {
     if host::runs_here()?.is_some() {
         return host::run_real(agent.program_file_name(), args);
     }
-    let plan = plan(loaded, agent, &args)?;
+    let plan = plan(loaded, Guest::Agent(agent, &args))?;
     if !plan.mount.writable {
         crate::tell!(
             "shimctl: note: {} is shared read-only with VM `{}`: {} cannot write there",
@@ -51,6 +60,11 @@ pub fn run(loaded: &Loaded, agent: &Agent, args: Vec<OsString>) -> Result<Infall
             agent.name
         );
     }
+    exec_plan(plan)
+}
+
+/// Replaces this process with the plan's `limactl shell`, staging long arguments first.
+pub fn exec_plan(plan: Plan) -> Result<Infallible> {
     let mut shell = plan.shell;
     if plan.staged {
         let file = stage_arguments(&plan.limactl, &shell)?;
@@ -124,10 +138,14 @@ fn read_staged_command(file: OsString) -> Vec<OsString> {
     ]
 }
 
-pub fn plan(loaded: &Loaded, agent: &Agent, args: &[OsString]) -> Result<Plan> {
+pub fn plan(loaded: &Loaded, guest: Guest<'_>) -> Result<Plan> {
+    let agent = match guest {
+        Guest::Agent(agent, _) => Some(agent),
+        Guest::Command(_) => None,
+    };
     let limactl = lima::find_limactl(loaded)?;
     lima::checked_version(&limactl)?;
-    let vm = loaded.vm_for(Some(agent))?;
+    let vm = loaded.vm_for(agent)?;
     let instance = lima::instance(&limactl, &vm)?;
     // Without --start, Lima 2.0.0-2.0.3 exits 0 and runs nothing for a stopped VM when
     // stdout is not a terminal (a script would think the agent succeeded); newer versions
@@ -144,31 +162,37 @@ pub fn plan(loaded: &Loaded, agent: &Agent, args: &[OsString]) -> Result<Plan> {
         ))
     })?;
     let Some((guest_cwd, mount)) = paths::guest_dir(&host_cwd, &instance.mounts) else {
-        return Err(not_shared(&host_cwd, &vm, &instance.mounts, &agent.name));
+        return Err(not_shared(&host_cwd, &vm, &instance.mounts, agent));
     };
     let mount = mount.clone();
 
-    let translated: Vec<OsString> = args
-        .iter()
-        .map(|a| paths::translate_arg(a, &instance.mounts))
-        .collect();
-    let agent_args: Vec<OsString> = agent
-        .args
-        .iter()
-        .map(|a| paths::translate_arg(a, &instance.mounts))
-        .collect();
-    let agent = Agent {
-        args: agent_args,
-        ..agent.clone()
-    };
-    let command = agent.command(&translated);
-
     let mut patterns = loaded.global_env();
-    patterns.extend(agent.env.iter().cloned());
+    let (argv, full_auto_env, decision) = match guest {
+        Guest::Agent(agent, args) => {
+            let translated: Vec<OsString> = args
+                .iter()
+                .map(|a| paths::translate_arg(a, &instance.mounts))
+                .collect();
+            let agent_args: Vec<OsString> = agent
+                .args
+                .iter()
+                .map(|a| paths::translate_arg(a, &instance.mounts))
+                .collect();
+            let agent = Agent {
+                args: agent_args,
+                ..agent.clone()
+            };
+            patterns.extend(agent.env.iter().cloned());
+            let command = agent.command(&translated);
+            (command.argv, command.env, Some(command.decision))
+        }
+        Guest::Command(words) => (command_words(words), Vec::new(), None),
+    };
+
     let mut forwarded = env_policy::select(&patterns, std::env::vars_os().map(|(k, _)| k));
     let wildcard_forwarded = env_policy::wildcard_matches(&patterns, &forwarded);
     let mut limactl_env: Vec<(OsString, OsString)> = Vec::new();
-    for (name, value) in &command.env {
+    for (name, value) in &full_auto_env {
         // A value the user set on the host wins over the profile's.
         if std::env::var_os(name).is_none() {
             limactl_env.push((name.into(), value.into()));
@@ -184,7 +208,7 @@ pub fn plan(loaded: &Loaded, agent: &Agent, args: &[OsString]) -> Result<Plan> {
         start: loaded.start(),
         vm: vm.clone(),
         forwarded,
-        command: command.argv,
+        command: argv,
     };
     limactl_env.extend(shell.limactl_env());
     let staged = !shell.fits_one_argument(|name| {
@@ -202,12 +226,26 @@ pub fn plan(loaded: &Loaded, agent: &Agent, args: &[OsString]) -> Result<Plan> {
         mount,
         shell,
         limactl_env,
-        decision: command.decision,
+        decision,
         wildcard_forwarded,
     })
 }
 
-fn not_shared(cwd: &std::path::Path, vm: &str, mounts: &[Mount], agent: &str) -> Failure {
+/// A user's command as guest command words. Lima reads leading words that contain `=` as
+/// variable assignments, written unquoted (docs/lima.md), so such a program name goes
+/// behind the shell's `command --`, which runs it by exactly that name.
+fn command_words(words: &[OsString]) -> Vec<OsString> {
+    match words.first() {
+        Some(first) if first.as_encoded_bytes().contains(&b'=') => {
+            let mut argv: Vec<OsString> = vec!["command".into(), "--".into()];
+            argv.extend(words.iter().cloned());
+            argv
+        }
+        _ => words.to_vec(),
+    }
+}
+
+fn not_shared(cwd: &std::path::Path, vm: &str, mounts: &[Mount], agent: Option<&Agent>) -> Failure {
     let shares = if mounts.is_empty() {
         "it shares no directory".to_string()
     } else {
@@ -223,8 +261,12 @@ fn not_shared(cwd: &std::path::Path, vm: &str, mounts: &[Mount], agent: &str) ->
             .collect();
         format!("it shares {}", list.join(", "))
     };
+    let host = match agent {
+        Some(a) => format!(", or run on the host: shimctl bypass {} ...", a.name),
+        None => String::new(),
+    };
     Failure::cannot_run(format!(
-        "{} is not shared with VM `{vm}` ({shares})\n  share it: {}, or run on the host: shimctl bypass {agent} ...",
+        "{} is not shared with VM `{vm}` ({shares})\n  share it: {}{host}",
         cwd.display(),
         exposure::share_suggestion(cwd),
     ))

@@ -147,3 +147,49 @@ pub fn init_advice(dir: &Path) -> String {
         ),
     }
 }
+
+/// The start-up files of the user's shell that already run `shimctl init`, if any.
+fn files_with_init_line() -> Vec<PathBuf> {
+    let Some(home) = locations::home() else {
+        return Vec::new();
+    };
+    let zdotdir = std::env::var_os("ZDOTDIR")
+        .map(PathBuf::from)
+        .filter(|p| p.is_absolute())
+        .unwrap_or_else(|| home.clone());
+    let config = std::env::var_os("XDG_CONFIG_HOME")
+        .map(PathBuf::from)
+        .filter(|p| p.is_absolute())
+        .unwrap_or_else(|| home.join(".config"));
+    [
+        home.join(".bashrc"),
+        home.join(".bash_profile"),
+        home.join(".bash_login"),
+        home.join(".profile"),
+        zdotdir.join(".zshrc"),
+        config.join("fish/config.fish"),
+    ]
+    .into_iter()
+    .filter(|f| {
+        locations::read_small_file(f, 1 << 20).is_ok_and(|text| {
+            String::from_utf8_lossy(&text).lines().any(|l| {
+                !l.trim_start().starts_with('#') && l.contains("shimctl") && l.contains(" init ")
+            })
+        })
+    })
+    .collect()
+}
+
+/// What to do when the shims do not come first on this PATH: the init line, or, when a
+/// start-up file already has it, that this shell's PATH changed after it ran.
+pub fn path_advice(dir: &Path) -> String {
+    match files_with_init_line().first() {
+        Some(file) => format!(
+            "{} already puts {} first, but this shell's PATH was changed after it ran; open a new shell, or move the `shimctl init` line to the end of {}",
+            file.display(),
+            dir.display(),
+            file.display()
+        ),
+        None => init_advice(dir),
+    }
+}

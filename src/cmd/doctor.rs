@@ -61,11 +61,13 @@ pub fn run(_: Args) -> Result<Exit> {
     if let Some((_, listed)) = &listed {
         check_shares(&mut r, &vm, listed);
     }
-    let names = check_shims(&mut r);
+    let (names, installed) = check_shims(&mut r);
     check_env(&mut r, &loaded, &names);
     let agents: Vec<String> = names.iter().map(|n| loaded.program_for(n)).collect();
     match &listed {
-        Some((limactl, l)) if l.status == "Running" => check_guest(&mut r, limactl, &vm, &agents),
+        Some((limactl, l)) if l.status == "Running" => {
+            check_guest(&mut r, limactl, &vm, &agents, installed)
+        }
         Some(_) => r.warn(
             format!("VM `{vm}` is not running, so the agents and git inside it were not checked"),
             "shimctl vm start, then shimctl doctor",
@@ -84,10 +86,12 @@ fn check_lima(r: &mut Report, loaded: &Loaded, vm: &str) -> Option<(Limactl, Lis
     let limactl = match lima::find_limactl(loaded) {
         Ok(p) => p,
         Err(f) => {
-            r.fail(
-                f.message,
-                "brew install lima (macOS), or https://lima-vm.io/docs/installation/",
-            );
+            // The message already says how to install Lima: say it once.
+            let (cause, fix) = f
+                .message
+                .rsplit_once("; ")
+                .unwrap_or((&f.message, "see the message"));
+            r.fail(cause, fix);
             return None;
         }
     };
@@ -198,19 +202,21 @@ fn check_env(r: &mut Report, loaded: &Loaded, names: &[String]) {
     }
 }
 
-/// The shim directory and, per shim, whether it wins on PATH. Returns the shims' names.
-fn check_shims(r: &mut Report) -> Vec<String> {
+/// The shim directory and, per shim, whether it wins on PATH. Returns the shims' names,
+/// and whether they are installed shims (else the default agents, checked loosely).
+fn check_shims(r: &mut Report) -> (Vec<String>, bool) {
+    let defaults = || DEFAULT_AGENTS.iter().map(|s| s.to_string()).collect();
     let (Ok(me), Ok(dir)) = (shims::me(), shims::shim_dir(None)) else {
         r.fail(
             "cannot find the shimctl binary or the shim directory",
             "set HOME",
         );
-        return DEFAULT_AGENTS.iter().map(|s| s.to_string()).collect();
+        return (defaults(), false);
     };
     let names = shims::ours(&dir, &me);
     if names.is_empty() {
         r.fail(format!("no shims in {}", dir.display()), "shimctl install");
-        return DEFAULT_AGENTS.iter().map(|s| s.to_string()).collect();
+        return (defaults(), false);
     }
     r.ok(format!(
         "shim directory {} holds {}",
@@ -222,15 +228,15 @@ fn check_shims(r: &mut Report) -> Vec<String> {
             Standing::First => r.ok(format!("`{name}` on PATH is the shim")),
             Standing::Shadowed(p) => r.fail(
                 format!("`{name}` on PATH is {}, not the shim", p.display()),
-                shims::init_advice(&dir),
+                shims::path_advice(&dir),
             ),
             Standing::NotOnPath => r.fail(
                 format!("{} is not on PATH", dir.display()),
-                shims::init_advice(&dir),
+                shims::path_advice(&dir),
             ),
         }
     }
-    names
+    (names, true)
 }
 
 const GUEST_PROBE: &str = r#"for a in "$@"; do printf 'agent\t%s\t%s\n' "$a" "$(command -v -- "$a" || true)"; done
@@ -248,7 +254,15 @@ fn install_hint(vm: &str, program: &str) -> String {
     }
 }
 
-fn check_guest(r: &mut Report, limactl: &Limactl, vm: &str, programs: &[String]) {
+/// `shims_installed`: a missing agent fails only when its shim would run it; without
+/// shims, the default agents are only reported.
+fn check_guest(
+    r: &mut Report,
+    limactl: &Limactl,
+    vm: &str,
+    programs: &[String],
+    shims_installed: bool,
+) {
     let mut command = vec!["bash", "-c", GUEST_PROBE, "shimctl-doctor"];
     command.extend(programs.iter().map(String::as_str));
     let Some(out) = control::guest_output(limactl, vm, &command) else {
@@ -262,7 +276,11 @@ fn check_guest(r: &mut Report, limactl: &Limactl, vm: &str, programs: &[String])
     for line in out.lines() {
         let mut fields = line.splitn(3, '\t');
         match (fields.next(), fields.next(), fields.next()) {
-            (Some("agent"), Some(name), Some("")) => r.fail(
+            (Some("agent"), Some(name), Some("")) if shims_installed => r.fail(
+                format!("{name} is not installed in VM `{vm}`"),
+                install_hint(vm, name),
+            ),
+            (Some("agent"), Some(name), Some("")) => r.warn(
                 format!("{name} is not installed in VM `{vm}`"),
                 install_hint(vm, name),
             ),

@@ -47,7 +47,7 @@ pub fn run(args: &[OsString]) -> Result<Exit> {
         }
         return Ok(Exit::Success);
     }
-    let plan = shim::plan(&loaded, &agent, rest)?;
+    let plan = shim::plan(&loaded, shim::Guest::Agent(&agent, rest))?;
 
     let mut line: Vec<String> = plan
         .limactl_env
@@ -89,13 +89,15 @@ pub fn run(args: &[OsString]) -> Result<Exit> {
             names.join(" ")
         );
     }
-    crate::say!("full-auto: {}", plan.decision.describe(&agent.full_auto));
+    if let Some(decision) = &plan.decision {
+        crate::say!("full-auto: {}", decision.describe(&agent.full_auto));
+    }
     if plan.staged {
         crate::say!(
             "note:      the arguments are too long for Lima's one ssh argument (128 KiB); an extra `limactl shell` call stages them in the VM first, and the command above runs them from there"
         );
     }
-    if plan.decision == FullAutoDecision::Added && !plan.mount.writable {
+    if plan.decision == Some(FullAutoDecision::Added) && !plan.mount.writable {
         crate::say!("note:      the directory is read-only in the VM");
     }
     Ok(Exit::Success)

@@ -131,7 +131,7 @@ fn report_path(loaded: &config::Loaded, agents: &[String], dir: &Path, me: &Me) 
     if advise {
         crate::say!(
             "to put the shims first on PATH, {}",
-            shims::init_advice(dir)
+            shims::path_advice(dir)
         );
     }
 }

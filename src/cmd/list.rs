@@ -72,7 +72,7 @@ pub fn run(args: Args) -> Result<Exit> {
     if shadowed {
         crate::say!(
             "to put the shims first on PATH, {}",
-            shims::init_advice(&dir)
+            shims::path_advice(&dir)
         );
     }
     Ok(Exit::Success)

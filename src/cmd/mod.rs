@@ -7,7 +7,10 @@ pub mod explain;
 pub mod init;
 pub mod install;
 pub mod list;
+pub mod run;
 pub mod share;
+pub mod shell;
+pub mod status;
 pub mod uninstall;
 pub mod unshare;
 pub mod vm;
@@ -20,7 +23,18 @@ use crate::error::{Exit, Failure, Result};
 
 /// Run AI coding agents inside a Lima VM by typing their usual names.
 #[derive(FromArgs)]
-#[argh(help_triggers("-h", "--help", "help"))]
+#[argh(
+    help_triggers("-h", "--help", "help"),
+    note = "Linked under an agent's name (claude, codex, ...), shimctl runs that agent in the VM.
+`shimctl --version` prints the version.
+
+Environment:
+  SHIMCTL_BYPASS=1   run the host's own program instead of the VM's (0 or unset: the VM)
+  SHIMCTL_VM         the Lima instance to use (default: the config's `vm`, else sandbox)
+  SHIMCTL_CONFIG     the config file (default: $XDG_CONFIG_HOME/shimctl/config.toml)
+  LIMACTL            the limactl to run (default: the config's `limactl`, else PATH)
+  LIMA_HOME          where Lima keeps its VMs (default: ~/.lima)"
+)]
 struct Cli {
     #[argh(subcommand)]
     command: Command,
@@ -39,6 +53,9 @@ enum Command {
     Vm(vm::Args),
     Share(share::Args),
     Unshare(unshare::Args),
+    Status(status::Args),
+    Shell(shell::Args),
+    Run(run::Args),
 }
 
 pub fn run(args: Vec<OsString>) -> i32 {
@@ -50,16 +67,29 @@ pub fn run(args: Vec<OsString>) -> i32 {
 }
 
 fn dispatch(args: Vec<OsString>) -> Result<Exit> {
+    if args.is_empty() {
+        overview();
+        return Ok(Exit::Success);
+    }
     if args.len() == 1 && (args[0] == "--version" || args[0] == "-V") {
         crate::say!("shimctl {}", env!("CARGO_PKG_VERSION"));
         return Ok(Exit::Success);
     }
-    match args.first().and_then(|a| a.to_str()) {
-        Some("explain") if args.len() > 1 && !is_help(&args[1]) => return explain::run(&args[1..]),
-        Some("bypass") if args.len() > 1 && !is_help(&args[1]) => {
-            return bypass::run(args[1..].to_vec());
-        }
-        _ => {}
+    // These take a command's words raw (any bytes, its flags included), so argh never
+    // sees them; a `--` first is the usual end of shimctl's own options.
+    if let Some(name @ ("explain" | "bypass" | "run")) = args.first().and_then(|a| a.to_str())
+        && args.len() > 1
+        && !is_help(&args[1])
+    {
+        let words = match &args[1..] {
+            [dashes, rest @ ..] if dashes == "--" => rest,
+            rest => rest,
+        };
+        return match name {
+            "explain" => explain::run(words),
+            "bypass" => bypass::run(words.to_vec()),
+            _ => run::run(words),
+        };
     }
     let strings: Vec<String> = args
         .into_iter()
@@ -95,7 +125,27 @@ fn dispatch(args: Vec<OsString>) -> Result<Exit> {
         Command::Vm(a) => vm::run(a),
         Command::Share(a) => share::run(a),
         Command::Unshare(a) => unshare::run(a),
+        Command::Status(a) => status::run(a),
+        Command::Shell(a) => shell::run(a),
+        Command::Run(a) => run::run(&agent_and_args(&a.command, &a.args)),
     }
+}
+
+/// Bare `shimctl`: each subcommand on one line, with what it does.
+fn overview() {
+    crate::say!("shimctl: run AI coding agents inside a Lima VM by typing their usual names.\n");
+    crate::say!("Usage: shimctl <command> [<args>]\n\nCommands:");
+    let width = Command::COMMANDS
+        .iter()
+        .map(|c| c.name.len())
+        .max()
+        .unwrap_or(0);
+    for c in Command::COMMANDS {
+        crate::say!("  {:width$}  {}", c.name, c.description);
+    }
+    crate::say!(
+        "\n`shimctl COMMAND -h` shows a command's options; `shimctl -h` the environment variables."
+    );
 }
 
 /// A subcommand as completions see it, taken from argh's own tables and usage lines, so a

@@ -21,7 +21,8 @@ use crate::locations;
 pub use instance::{Instance, Listed, Mount};
 pub use version::Version;
 
-pub const INSTALL_HINT: &str = "install Lima 2.0 or newer (macOS: `brew install lima`; Linux: https://lima-vm.io/docs/installation/)";
+/// How to get Lima, as the fix at the end of a message (after the last "; ").
+pub const INSTALL_HINT: &str = "brew install lima (macOS), or Lima 2.0 or newer from https://lima-vm.io/docs/installation/ (Linux)";
 
 /// A limactl to call, with the time limits for waiting on it.
 #[derive(Clone, Debug)]

@@ -5,6 +5,7 @@
 mod world;
 
 mod bypass;
+mod everyday;
 mod explain;
 mod hardening;
 mod install;

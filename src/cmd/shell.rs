@@ -1,0 +1,18 @@
+//! `shimctl shell`: the guest user's login shell, in the guest directory that shows the
+//! current one.
+
+use argh::FromArgs;
+
+use crate::config;
+use crate::error::{Exit, Result};
+use crate::shim::{self, Guest};
+
+/// Open a login shell in the VM, in the directory that shows this one (it must be shared).
+#[derive(FromArgs)]
+#[argh(subcommand, name = "shell", help_triggers("-h", "--help", "help"))]
+pub struct Args {}
+
+pub fn run(_: Args) -> Result<Exit> {
+    let loaded = config::load()?;
+    match shim::exec_plan(shim::plan(&loaded, Guest::Command(&[]))?)? {}
+}
