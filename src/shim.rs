@@ -183,7 +183,8 @@ pub fn plan(loaded: &Loaded, guest: Guest<'_>) -> Result<Plan> {
                 ..agent.clone()
             };
             patterns.extend(agent.env.iter().cloned());
-            let command = agent.command(&translated);
+            let forwarded = env_policy::select(&patterns, std::env::vars_os().map(|(k, _)| k));
+            let command = agent.command(&translated, &forwarded);
             (command.argv, command.env, Some(command.decision))
         }
         Guest::Command(words) => (command_words(words), Vec::new(), None),

@@ -3,6 +3,8 @@
 //! full-auto decision in `full_auto.rs`.
 
 mod builtin;
+#[cfg(test)]
+mod check;
 mod full_auto;
 
 use std::ffi::OsString;
@@ -34,15 +36,23 @@ pub struct Agent {
     pub full_auto: FullAuto,
 }
 
-#[derive(Clone, Debug)]
+#[derive(Clone, Debug, Default)]
 pub struct FullAuto {
     pub enabled: bool,
     pub args: Vec<String>,
     pub env: Vec<(String, String)>,
     pub after_subcommands: Vec<String>,
     pub skip_subcommands: Vec<String>,
+    /// Of the skipped subcommands, those the CLI recognises only as its first argument.
+    pub first_only_subcommands: Vec<String>,
     pub skip_flags: Vec<String>,
+    /// A flag that chooses a permission mode only with a value starting so.
+    pub skip_flag_values: Vec<(String, String)>,
+    /// Variables that, forwarded to the agent, mean the user chose a permission mode.
+    pub skip_env: Vec<String>,
     pub value_flags: Vec<String>,
+    /// Flags that take every following word up to the next flag.
+    pub variadic_flags: Vec<String>,
 }
 
 impl Agent {
@@ -65,8 +75,16 @@ impl Agent {
                     .collect(),
                 after_subcommands: strings(b.after_subcommands),
                 skip_subcommands: strings(b.skip_subcommands),
+                first_only_subcommands: strings(b.first_only_subcommands),
                 skip_flags: strings(b.skip_flags),
+                skip_flag_values: b
+                    .skip_flag_values
+                    .iter()
+                    .map(|(f, v)| (f.to_string(), v.to_string()))
+                    .collect(),
+                skip_env: strings(b.skip_env),
                 value_flags: strings(b.value_flags),
+                variadic_flags: strings(b.variadic_flags),
             },
         })
     }
@@ -81,12 +99,8 @@ impl Agent {
             env: Vec::new(),
             full_auto: FullAuto {
                 enabled: true,
-                args: Vec::new(),
-                env: Vec::new(),
-                after_subcommands: Vec::new(),
-                skip_subcommands: Vec::new(),
                 skip_flags: HELP_VERSION.iter().map(|s| s.to_string()).collect(),
-                value_flags: Vec::new(),
+                ..FullAuto::default()
             },
         }
     }

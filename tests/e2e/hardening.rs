@@ -89,11 +89,11 @@ proptest::proptest! {
     fn any_argv_up_to_a_mebibyte_arrives_byte_for_byte(args in proptest::collection::vec(
         proptest::collection::vec(1u8..=255, 0..120_000), 0..9)) {
         let w = World::new();
+        let agent = w.plain_agent();
         let os_args: Vec<&OsStr> = args.iter().map(|a| OsStr::from_bytes(a)).collect();
-        // opencode takes full-auto through the environment, so its argv is exactly ours.
-        let out = w.shim("opencode").args(&os_args).output().unwrap();
+        let out = w.shim(agent).args(&os_args).output().unwrap();
         proptest::prop_assert!(out.status.success(), "{}", stderr(&out));
-        proptest::prop_assert_eq!(w.record("opencode").argv, args);
+        proptest::prop_assert_eq!(w.record(agent).argv, args);
     }
 }
 
@@ -521,15 +521,11 @@ fn a_dotdot_out_of_a_moved_mount_stays_as_typed() {
     w.make_vm("sandbox", &[(&w.project, Some(&guest_work), true)]);
     let climbing = format!("{}/../secret", w.project.display());
     let inside = format!("{}/a/../b/./c//", w.project.display());
-    let out = w
-        .shim("opencode")
-        .arg(&climbing)
-        .arg(&inside)
-        .output()
-        .unwrap();
+    let agent = w.plain_agent();
+    let out = w.shim(agent).arg(&climbing).arg(&inside).output().unwrap();
     assert!(out.status.success(), "{}", stderr(&out));
     assert_eq!(
-        w.record("opencode").argv,
+        w.record(agent).argv,
         vec![
             climbing.into_bytes(),
             format!("{}/a/../b/./c//", guest_work.display()).into_bytes()

@@ -12,6 +12,7 @@ mod install;
 mod install_sh;
 mod lima;
 mod readme;
+mod real_agents;
 mod shell;
 mod shim;
 mod vm;

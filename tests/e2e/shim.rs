@@ -82,7 +82,7 @@ fn hard_arguments_arrive_byte_for_byte_for_every_shim() {
             "codex",
             vec![b"--dangerously-bypass-approvals-and-sandbox".to_vec()],
         ),
-        ("opencode", vec![]),
+        ("opencode", vec![b"--auto".to_vec()]),
     ] {
         let out = w.shim(agent).args(&args).output().unwrap();
         assert!(out.status.success(), "{agent}: {}", stderr(&out));
@@ -99,11 +99,11 @@ proptest! {
     fn any_argument_list_arrives_intact(args in proptest::collection::vec(
         proptest::collection::vec(1u8..=255, 0..24), 0..6)) {
         let w = World::new();
+        let agent = w.plain_agent();
         let os_args: Vec<&OsStr> = args.iter().map(|a| OsStr::from_bytes(a)).collect();
-        // opencode takes full-auto through the environment, so its argv is exactly ours.
-        let out = w.shim("opencode").args(&os_args).output().unwrap();
+        let out = w.shim(agent).args(&os_args).output().unwrap();
         prop_assert!(out.status.success(), "{}", stderr(&out));
-        prop_assert_eq!(w.record("opencode").argv, args);
+        prop_assert_eq!(w.record(agent).argv, args);
     }
 }
 
@@ -327,6 +327,7 @@ fn nothing_to_forward_means_no_preserve_env() {
 #[test]
 fn full_auto_follows_each_profile() {
     let w = World::new();
+    symlink(std::path::Path::new(SHIMCTL), &w.shims.join("gemini"));
     let argv = |agent: &str, args: &[&str]| {
         let out = w.shim(agent).args(args).output().unwrap();
         assert!(out.status.success(), "{}", stderr(&out));
@@ -350,13 +351,22 @@ fn full_auto_follows_each_profile() {
         ])
     );
     assert_eq!(argv("codex", &["login"]).argv, words(&["login"]));
-    let r = argv("opencode", &["run", "x"]);
     assert_eq!(
-        r.env.get("OPENCODE_PERMISSION").map(String::as_str),
-        Some(r#"{"*":"allow"}"#)
+        argv("opencode", &["run", "x"]).argv,
+        words(&["run", "--auto", "x"])
     );
-    let r = argv("opencode", &["auth", "login"]);
-    assert!(!r.env.contains_key("OPENCODE_PERMISSION"));
+    assert_eq!(
+        argv("opencode", &["auth", "login"]).argv,
+        words(&["auth", "login"])
+    );
+    let r = argv("gemini", &["-p", "x"]);
+    assert_eq!(
+        r.env.get("GEMINI_CLI_TRUST_WORKSPACE").map(String::as_str),
+        Some("true"),
+        "full-auto variables reach the agent"
+    );
+    let r = argv("gemini", &["mcp", "list"]);
+    assert!(!r.env.contains_key("GEMINI_CLI_TRUST_WORKSPACE"));
 
     w.write_config("[agents.claude]\nfull_auto = false\n");
     assert_eq!(argv("claude", &["-p", "x"]).argv, words(&["-p", "x"]));

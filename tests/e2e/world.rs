@@ -136,6 +136,17 @@ impl World {
         w
     }
 
+    /// A config agent whose full-auto is only a variable, so the argv it receives is exactly
+    /// the user's: the agent for byte-for-byte tests. Returns its name.
+    pub fn plain_agent(&self) -> &'static str {
+        self.write_config("[agents.pi]\nfull_auto_env = { PI_AUTO = \"1\" }\n");
+        let link = self.shims.join("pi");
+        if !link.exists() {
+            symlink(Path::new(SHIMCTL), &link);
+        }
+        "pi"
+    }
+
     pub fn write_exec(&self, path: &Path, text: &str) {
         use std::os::unix::fs::PermissionsExt;
         std::fs::write(path, text).unwrap();
