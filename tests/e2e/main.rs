@@ -2,6 +2,7 @@
 //! stand-in (tests/lima-standin/limactl) with a simulated guest. One test binary; each
 //! module is a user-visible area, each test a behaviour.
 
+mod guest;
 mod world;
 
 mod bypass;

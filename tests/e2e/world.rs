@@ -5,8 +5,11 @@
 use std::collections::BTreeMap;
 use std::ffi::OsStr;
 use std::os::unix::ffi::OsStrExt;
+use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
+
+pub use crate::guest::{DEDICATED_USER, Sshd, guest_user};
 
 pub const SHIMCTL: &str = env!("CARGO_BIN_EXE_shimctl");
 const STANDIN: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/lima-standin/limactl");
@@ -24,6 +27,8 @@ pub const AGENTS: &[&str] = &[
 ];
 
 pub struct World {
+    /// Dropped before the directory it lives in.
+    pub sshd: Sshd,
     _tmp: tempfile::TempDir,
     /// Resolved (no symlinks), so paths compare with what getcwd reports.
     pub root: PathBuf,
@@ -92,37 +97,60 @@ impl World {
     pub fn new() -> World {
         let tmp = tempfile::tempdir().unwrap();
         let root = std::fs::canonicalize(tmp.path()).unwrap();
+        // The guest user must reach the project, the guest home and the fake agents.
+        std::fs::set_permissions(&root, std::fs::Permissions::from_mode(0o755)).unwrap();
+        let guest_home = root.join("guest-home");
+        let lima_home = root.join("home/.lima");
+        std::fs::create_dir_all(&guest_home).unwrap();
+        let sshd = Sshd::start(&root.join("sshd"), &guest_home, &root);
         let w = World {
             home: root.join("home"),
-            lima_home: root.join("home/.lima"),
+            lima_home,
             lima_bin: root.join("lima-bin"),
             shims: root.join("home/.local/share/shimctl/shims"),
-            guest_home: root.join("guest-home"),
+            guest_home,
             guest_bin: root.join("guest-bin"),
             project: root.join("home/Projects/app"),
             log: root.join("limactl.log"),
             root,
+            sshd,
             _tmp: tmp,
         };
         for d in [
             &w.home,
-            &w.lima_home,
+            &w.lima_home.join("_config"),
             &w.lima_bin,
             &w.shims,
-            &w.guest_home,
             &w.guest_bin,
             &w.project,
         ] {
             std::fs::create_dir_all(d).unwrap();
         }
+        if guest_user().1 {
+            let ok = Command::new("chown")
+                .arg(DEDICATED_USER)
+                .arg(&w.guest_home)
+                .status()
+                .unwrap()
+                .success();
+            assert!(ok);
+        }
+        // Lima's own key for the guest, as in $LIMA_HOME/_config/user.
+        let key = w.lima_home.join("_config/user");
+        std::fs::copy(&w.sshd.client_key, &key).unwrap();
+        std::fs::set_permissions(&key, std::fs::Permissions::from_mode(0o600)).unwrap();
         let standin = std::fs::read_to_string(STANDIN).unwrap();
         let body = standin.split_once('\n').unwrap().1;
         w.write_exec(
             &w.lima_bin.join("limactl"),
             &format!("#!{}\n{body}", python()),
         );
+        // A copy the guest user can run wherever the repository is.
+        let fake = w.guest_bin.join("fake-agent");
+        std::fs::copy(FAKE_AGENT, &fake).unwrap();
+        std::fs::set_permissions(&fake, std::fs::Permissions::from_mode(0o755)).unwrap();
         for agent in AGENTS {
-            symlink(Path::new(FAKE_AGENT), &w.guest_bin.join(agent));
+            symlink(&fake, &w.guest_bin.join(agent));
         }
         for agent in ["claude", "codex", "opencode"] {
             symlink(Path::new(SHIMCTL), &w.shims.join(agent));
@@ -171,12 +199,23 @@ impl World {
             "mounts": mounts,
             "user": {"home": self.guest_home.to_str().unwrap(), "shell": "/bin/bash"},
         });
+        self.write_ssh_config(name);
         std::fs::write(
             dir.join("lima.yaml"),
             serde_json::to_vec_pretty(&yaml).unwrap(),
         )
         .unwrap();
         self.set_running(name, true);
+    }
+
+    /// `<instance>/ssh.config` as Lima writes it: how to reach the guest's sshd.
+    pub fn write_ssh_config(&self, name: &str) {
+        let dir = self.lima_home.join(name);
+        std::fs::write(
+            dir.join("ssh.config"),
+            ssh_config(name, &self.lima_home, self.sshd.port, &self.sshd.user),
+        )
+        .unwrap();
     }
 
     /// Running, as the stand-in judges it: `ha.pid` names a live process (this test's).
@@ -203,6 +242,9 @@ impl World {
                 ),
             )
             .env("FAKE_LIMA_LOG", &self.log)
+            // For instances the stand-in creates: where their guest's sshd listens.
+            .env("FAKE_LIMA_SSH_PORT", self.sshd.port.to_string())
+            .env("FAKE_LIMA_SSH_USER", &self.sshd.user)
             .current_dir(&self.project);
     }
 
@@ -314,6 +356,22 @@ pub struct Record {
     pub stdin_tty: bool,
     pub stdout_tty: bool,
     pub stdin: Vec<u8>,
+}
+
+/// An instance's ssh.config in Lima's format (pkg/sshutil: the options limactl passes).
+pub fn ssh_config(name: &str, lima_home: &Path, port: u16, user: &str) -> String {
+    format!(
+        "# This SSH config file can be passed to 'ssh -F'.\n\
+         # This file is created by Lima, but not used by Lima itself currently.\n\
+         # Modifications to this file will be lost on restarting the Lima instance.\n\
+         Host lima-{name}\n  IdentityFile \"{key}\"\n  PreferredAuthentications publickey\n  \
+         Compression no\n  BatchMode yes\n  IdentitiesOnly yes\n  StrictHostKeyChecking no\n  \
+         UserKnownHostsFile /dev/null\n  NoHostAuthenticationForLocalhost yes\n  \
+         ControlMaster auto\n  ControlPath \"{dir}/ssh.sock\"\n  ControlPersist yes\n  \
+         User {user}\n  Hostname 127.0.0.1\n  Port {port}\n",
+        key = lima_home.join("_config/user").display(),
+        dir = lima_home.join(name).display(),
+    )
 }
 
 pub fn stderr(out: &Output) -> String {
