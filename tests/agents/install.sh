@@ -19,7 +19,11 @@ cp "$here/package.json" "$here/package-lock.json" "$dir/"
 # `npm ci` rejects this lock, which the same npm just wrote, over the other platforms'
 # optional packages (npm/cli#9846); `npm install` keeps to its versions all the same.
 (cd "$dir" && npm install --no-audit --no-fund --loglevel=error)
-python3 -m venv "$dir/venv"
+# The system's Python where there is one: the tests run aider as an unprivileged guest
+# user, who cannot reach an interpreter under /root (pyenv, say).
+py=/usr/bin/python3
+[ -x "$py" ] || py=python3
+"$py" -m venv --clear "$dir/venv"
 "$dir/venv/bin/pip" install --quiet --disable-pip-version-check -r "$here/requirements.txt"
 printf '%s' "$stamp" >"$dir/.stamp"
 echo "agents installed in $dir"

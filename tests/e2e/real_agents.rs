@@ -1,7 +1,8 @@
 //! The real agent CLIs (pinned in tests/agents/, installed by tests/agents/install.sh into
 //! `$SHIMCTL_AGENTS_DIR`) through the shim and the Lima stand-in: the whole chain with real
 //! programs. Skipped, saying so, when they are not installed; required in CI
-//! (`SHIMCTL_REQUIRE_AGENTS=1`). Offline: in an empty network namespace when root.
+//! (`SHIMCTL_REQUIRE_AGENTS=1`). Offline: each runs in the guest in an empty network
+//! namespace of its own (`unshare -rn`, a user namespace: no privilege needed).
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -58,8 +59,13 @@ fn world_with(dir: &Path, agent: &str) -> World {
         "aider" => dir.join("venv/bin/aider"),
         _ => dir.join("node_modules/.bin").join(agent),
     };
+    // Offline in the guest: an empty network namespace of the guest user's own
+    // (`unshare -rn`, which makes it root there, hence IS_SANDBOX for claude).
     let _ = std::fs::remove_file(w.guest_bin.join(agent));
-    symlink(&program, &w.guest_bin.join(agent));
+    w.write_exec(
+        &w.guest_bin.join(agent),
+        &format!("#!/bin/sh\nexec unshare -rn {} \"$@\"\n", program.display()),
+    );
     symlink(
         &dir.join("node_modules/.bin/node"),
         &w.guest_bin.join("node"),
@@ -71,16 +77,11 @@ fn world_with(dir: &Path, agent: &str) -> World {
     w
 }
 
-/// Runs the shim as `agent ARGS`, offline when root, and returns all it printed.
+/// Runs the shim as `agent ARGS` and returns all it printed.
 fn through_shim(w: &World, agent: &str, args: &[&str]) -> (Option<i32>, String) {
-    // SAFETY: no memory effects.
-    let root = unsafe { libc::geteuid() } == 0;
     let mut cmd = Command::new("timeout");
     w.base_env(&mut cmd);
     cmd.arg("120");
-    if root {
-        cmd.args(["unshare", "-n"]);
-    }
     cmd.arg(w.shims.join(agent))
         .args(args)
         .env("IS_SANDBOX", "1")
