@@ -165,8 +165,21 @@ impl Sshd {
     }
 }
 
+impl Sshd {
+    /// Stops the server and every connection to it, as a VM that went away.
+    pub fn stop(&mut self) {
+        self.close();
+    }
+}
+
 impl Drop for Sshd {
     fn drop(&mut self) {
+        self.close();
+    }
+}
+
+impl Sshd {
+    fn close(&mut self) {
         // Close every ControlMaster (ControlPersist=yes keeps them), then the server.
         for sock in sockets(&self.world_root, 5) {
             let _ = Command::new("ssh")

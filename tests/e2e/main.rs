@@ -16,4 +16,5 @@ mod readme;
 mod real_agents;
 mod shell;
 mod shim;
+mod ssh_guest;
 mod vm;
