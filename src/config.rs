@@ -28,6 +28,9 @@ pub struct Config {
     pub vm: Option<VmName>,
     pub limactl: Option<PathBuf>,
     pub start: Option<bool>,
+    /// How the shim reaches the VM: through `limactl shell` (default), or straight through
+    /// Lima's ssh connection when the VM runs.
+    pub door: Option<Door>,
     /// Seconds to wait for a limactl query (`--version`, `list`, a probe in the guest).
     pub query_timeout: Option<Seconds>,
     /// Seconds to wait for limactl to start, stop, create or edit the VM.
@@ -100,6 +103,13 @@ checked_string!(
     "variable name (letters, digits, `_`; not one the VM sets itself, such as HOME or PATH, nor SHIMCTL_*/LIMA_*)",
     |s| valid_env_name(s) && env_policy::never_forwarded(s).is_none()
 );
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Door {
+    Limactl,
+    Ssh,
+}
 
 /// A time limit in whole seconds, at least 1.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -286,6 +296,10 @@ impl Loaded {
 
     pub fn start(&self) -> bool {
         self.config.start.unwrap_or(true)
+    }
+
+    pub fn door(&self) -> Door {
+        self.config.door.unwrap_or(Door::Limactl)
     }
 
     pub fn query_timeout(&self) -> Duration {

@@ -4,20 +4,31 @@
 
 use std::convert::Infallible;
 use std::ffi::OsString;
+use std::io::IsTerminal;
 use std::path::PathBuf;
 
 use crate::agents::{Agent, FullAutoDecision};
+use crate::config::Door;
 use crate::config::Loaded;
 use crate::env_policy;
 use crate::error::{Failure, Result};
 use crate::exec::{self, Replacement};
 use crate::exposure;
 use crate::host;
-use crate::lima::{self, Limactl, Mount, command::ShellCommand, process};
+use crate::lima::{
+    self, Limactl, Mount,
+    command::{ShellCommand, SshDoor},
+    process,
+};
 use crate::paths;
 
 pub struct Plan {
     pub limactl: Limactl,
+    /// Set when the command goes straight through Lima's ssh connection (`door = "ssh"`
+    /// and the VM runs); otherwise through `limactl shell`.
+    pub door: Option<SshDoor>,
+    /// The guest user's shell, for the SCRIPT the ssh door builds itself.
+    pub guest_shell: String,
     pub vm: String,
     pub host_cwd: PathBuf,
     pub mount: Mount,
@@ -63,9 +74,42 @@ pub fn run(loaded: &Loaded, agent: &Agent, args: Vec<OsString>) -> Result<Infall
     exec_plan(plan)
 }
 
-/// Replaces this process with the plan's `limactl shell`, staging long arguments first.
+/// Replaces this process with the plan's `limactl shell` (or Lima's ssh, through the ssh
+/// door), staging arguments in the guest first when they are too long to pass.
 pub fn exec_plan(plan: Plan) -> Result<Infallible> {
     let mut shell = plan.shell;
+    let remove_env = vec![host::GUARD_VAR.into(), host::BYPASS_VAR.into()];
+    if let Some(door) = &plan.door {
+        lima::open_door(&plan.limactl, door)?;
+        let tty = std::io::stdout().is_terminal();
+        let argv = match shell.ssh_argv(door, &plan.guest_shell, tty) {
+            Some(argv) => argv,
+            None => {
+                let file = stage_arguments(&plan.limactl, &shell)?;
+                shell.command = read_staged_command(file);
+                shell
+                    .ssh_argv(door, &plan.guest_shell, tty)
+                    .expect("the staged command is short")
+            }
+        };
+        // Only the full-auto values: the rest is already in this environment, and
+        // LIMA_SHELLENV_* mean nothing to ssh.
+        let set_env = plan
+            .limactl_env
+            .into_iter()
+            .filter(|(k, _)| !k.as_encoded_bytes().starts_with(b"LIMA_SHELLENV_"))
+            .collect();
+        let mut args = argv;
+        let arg0 = args.remove(0);
+        let failure = exec::replace_process(Replacement {
+            program: &door.ssh,
+            arg0,
+            args,
+            set_env,
+            remove_env,
+        });
+        return Err(Failure::cannot_run(failure.message));
+    }
     if plan.staged {
         let file = stage_arguments(&plan.limactl, &shell)?;
         shell.command = read_staged_command(file);
@@ -76,7 +120,7 @@ pub fn exec_plan(plan: Plan) -> Result<Infallible> {
         arg0: argv.remove(0),
         args: argv,
         set_env: plan.limactl_env,
-        remove_env: vec![host::GUARD_VAR.into(), host::BYPASS_VAR.into()],
+        remove_env,
     });
     Err(Failure::cannot_run(failure.message))
 }
@@ -219,8 +263,17 @@ pub fn plan(loaded: &Loaded, guest: Guest<'_>) -> Result<Plan> {
             .map(|(_, v)| v.clone())
             .or_else(|| std::env::var_os(name))
     });
+    let door = match loaded.door() {
+        Door::Ssh => lima::ssh_door(&vm),
+        Door::Limactl => None,
+    };
     Ok(Plan {
         limactl,
+        door,
+        guest_shell: instance
+            .guest_shell
+            .clone()
+            .unwrap_or_else(|| "/bin/bash".into()),
         staged,
         vm,
         host_cwd,

@@ -1,6 +1,7 @@
 //! `shimctl explain AGENT [ARGS...]`: what typing the agent would run, without running it.
 
 use std::ffi::OsString;
+use std::io::IsTerminal;
 use std::os::unix::ffi::OsStrExt;
 
 use argh::FromArgs;
@@ -49,12 +50,18 @@ pub fn run(args: &[OsString]) -> Result<Exit> {
     }
     let plan = shim::plan(&loaded, shim::Guest::Agent(&agent, rest))?;
 
+    let through_ssh = plan.door.as_ref().and_then(|door| {
+        plan.shell
+            .ssh_argv(door, &plan.guest_shell, std::io::stdout().is_terminal())
+    });
     let mut line: Vec<String> = plan
         .limactl_env
         .iter()
+        .filter(|(k, _)| through_ssh.is_none() || !k.as_encoded_bytes().starts_with(b"LIMA_"))
         .map(|(k, v)| sh_assignment(&k.to_string_lossy(), v.as_bytes()))
         .collect();
-    line.push(sh_join(plan.shell.argv().iter().map(|a| a.as_bytes())));
+    let argv = through_ssh.unwrap_or_else(|| plan.shell.argv());
+    line.push(sh_join(argv.iter().map(|a| a.as_bytes())));
 
     let mount = &plan.mount;
     crate::say!("command:   {}", line.join(" "));
@@ -92,7 +99,12 @@ pub fn run(args: &[OsString]) -> Result<Exit> {
     if let Some(decision) = &plan.decision {
         crate::say!("full-auto: {}", decision.describe(&agent.full_auto));
     }
-    if plan.staged {
+    if plan.door.is_some() {
+        crate::say!(
+            "door:      ssh, through Lima's own connection (VM running); variables go by ssh's SendEnv, not on the command line"
+        );
+    }
+    if plan.staged && plan.door.is_none() {
         crate::say!(
             "note:      the arguments are too long for Lima's one ssh argument (128 KiB); an extra `limactl shell` call stages them in the VM first, and the command above runs them from there"
         );

@@ -19,7 +19,7 @@ use super::version::Version;
 use crate::error::{Failure, Result};
 use crate::locations;
 
-const MAGIC: &[u8] = b"shimctl-cache-1";
+const MAGIC: &[u8] = b"shimctl-cache-2";
 /// Far more than any entry needs (a few hundred mounts); a larger file is not ours.
 const MAX_ENTRY_BYTES: u64 = 1 << 20;
 
@@ -178,6 +178,12 @@ fn encode(instance: &Instance) -> Vec<Vec<u8>> {
             .unwrap_or("")
             .as_bytes()
             .to_vec(),
+        instance
+            .guest_shell
+            .as_deref()
+            .unwrap_or("")
+            .as_bytes()
+            .to_vec(),
         instance.mounts.len().to_string().into_bytes(),
     ];
     for m in &instance.mounts {
@@ -195,6 +201,7 @@ fn encode(instance: &Instance) -> Vec<Vec<u8>> {
 
 fn decode(fields: &[Vec<u8>]) -> Option<Instance> {
     let (home, rest) = fields.split_first()?;
+    let (shell, rest) = rest.split_first()?;
     let (count, rest) = rest.split_first()?;
     let count: usize = std::str::from_utf8(count).ok()?.parse().ok()?;
     // The count is only compared, never used to size anything: a corrupt one is a miss.
@@ -214,6 +221,7 @@ fn decode(fields: &[Vec<u8>]) -> Option<Instance> {
     Some(Instance {
         mounts,
         guest_home: (!home.is_empty()).then(|| String::from_utf8_lossy(home).into_owned()),
+        guest_shell: (!shell.is_empty()).then(|| String::from_utf8_lossy(shell).into_owned()),
     })
 }
 
@@ -231,6 +239,7 @@ mod tests {
                 writable: true,
             }],
             guest_home: Some("/home/u.guest".into()),
+            guest_shell: Some("/bin/zsh".into()),
         };
         let dir = tempfile::tempdir().unwrap();
         let file = dir.path().join("entry");
@@ -247,9 +256,9 @@ mod tests {
         let file = dir.path().join("entry");
         std::fs::write(&file, b"something else\0").unwrap();
         assert!(read_entry(&file).is_none());
-        std::fs::write(&file, b"shimctl-cache-1\0half").unwrap();
+        std::fs::write(&file, b"shimctl-cache-2\0half").unwrap();
         assert!(read_entry(&file).is_none());
-        let huge = format!("/h\0{}\0", usize::MAX);
+        let huge = format!("/h\0/bin/sh\0{}\0", usize::MAX);
         assert!(
             decode(
                 &huge

@@ -7,7 +7,7 @@
 //! that would not fit are staged in the guest first (see `crate::shim`).
 
 use std::ffi::{OsStr, OsString};
-use std::os::unix::ffi::OsStrExt;
+use std::os::unix::ffi::{OsStrExt, OsStringExt};
 use std::path::PathBuf;
 
 use crate::quote::lima_quote;
@@ -16,6 +16,39 @@ use crate::quote::lima_quote;
 pub const MAX_ARG_STRLEN: usize = 32 * 4096;
 /// Room for the part of SCRIPT shimctl does not know: the guest user's shell path.
 const SHELL_MARGIN: usize = 1024;
+
+/// Lima's ssh configuration of a running instance, `ssh -F <instance>/ssh.config
+/// lima-NAME`, used over a ControlMaster of shimctl's own (`socket`). Lima's own master
+/// cannot carry the variables: a multiplexed session's environment is filtered by the
+/// master's `SendEnv` (OpenSSH clientloop.c, client_session2_setup), and Lima starts its
+/// master with COLORTERM at most. shimctl's master is started with `SendEnv=*` and no
+/// session (`-N`), so it sends exactly what each client passes on, and nothing of its own.
+#[derive(Clone, Debug)]
+pub struct SshDoor {
+    pub ssh: PathBuf,
+    pub config: PathBuf,
+    pub host: String,
+    pub socket: PathBuf,
+}
+
+impl SshDoor {
+    /// The command that opens the door's connection (once per VM start).
+    pub fn master_argv(&self) -> Vec<OsString> {
+        let mut argv: Vec<OsString> = vec!["-F".into(), self.config.clone().into()];
+        for opt in [
+            "ControlMaster=yes".to_string(),
+            format!("ControlPath={}", self.socket.display()),
+            "ControlPersist=yes".into(),
+            "SendEnv=*".into(),
+            "LogLevel=ERROR".into(),
+        ] {
+            argv.push("-o".into());
+            argv.push(opt.into());
+        }
+        argv.extend(["-N".into(), "-f".into(), self.host.clone().into()]);
+        argv
+    }
+}
 
 #[derive(Debug)]
 pub struct ShellCommand {
@@ -51,35 +84,93 @@ impl ShellCommand {
         argv
     }
 
-    /// The length of the SCRIPT Lima will build, as cmd/limactl/shell.go builds it:
-    /// `cd Q(workdir) || exit 1 ; exec env Q(K=V)... SHELL -l -c Q(Q(word) ...)`, with
-    /// `value` giving each forwarded variable's value. The shell path is not known here;
-    /// [`Self::fits_one_argument`] leaves room for it.
-    pub fn script_len(&self, value: impl Fn(&str) -> Option<OsString>) -> usize {
-        let mut len = "cd ".len() + lima_quote(self.workdir.as_os_str().as_bytes()).len();
-        len += " || exit 1 ; exec ".len();
-        if !self.forwarded.is_empty() {
-            len += "env ".len();
-            for name in &self.forwarded {
-                if let Some(v) = value(name) {
-                    let mut kv = name.as_bytes().to_vec();
-                    kv.push(b'=');
-                    kv.extend_from_slice(v.as_bytes());
-                    len += lima_quote(&kv).len() + 1;
-                }
+    /// SCRIPT as Lima builds it (cmd/limactl/shell.go):
+    /// `cd Q(workdir) || exit 1 ; exec [env Q(K=V) ...]SHELL -l [-c Q(Q(word) ...)]`, where
+    /// `env` holds the forwarded variables' values when they travel in the script.
+    pub fn lima_script(&self, env: &[(&str, OsString)], shell: &[u8]) -> Vec<u8> {
+        let mut script = b"cd ".to_vec();
+        script.extend(lima_quote(self.workdir.as_os_str().as_bytes()));
+        script.extend_from_slice(b" || exit 1 ; exec ");
+        if !env.is_empty() {
+            script.extend_from_slice(b"env ");
+            for (name, value) in env {
+                let mut kv = name.as_bytes().to_vec();
+                kv.push(b'=');
+                kv.extend_from_slice(value.as_bytes());
+                script.extend(lima_quote(&kv));
+                script.push(b' ');
             }
         }
-        len += " -l".len();
+        script.extend_from_slice(shell);
+        script.extend_from_slice(b" -l");
         if !self.command.is_empty() {
             let words: Vec<Vec<u8>> = self
                 .command
                 .iter()
                 .map(|w| lima_quote(OsStr::as_bytes(w)))
                 .collect();
-            let inner = words.join(&b' ');
-            len += " -c ".len() + lima_quote(&inner).len();
+            script.extend_from_slice(b" -c ");
+            script.extend(lima_quote(&words.join(&b' ')));
+        }
+        script
+    }
+
+    /// The length of the SCRIPT limactl will build, `value` giving each forwarded
+    /// variable's value. The shell path is not known here; [`Self::fits_one_argument`]
+    /// leaves room for it.
+    pub fn script_len(&self, value: impl Fn(&str) -> Option<OsString>) -> usize {
+        let env: Vec<(&str, OsString)> = self
+            .forwarded
+            .iter()
+            .filter_map(|n| value(n).map(|v| (n.as_str(), v)))
+            .collect();
+        let mut len = self.lima_script(&env, b"").len();
+        if !self.forwarded.is_empty() && env.is_empty() {
+            len += "env ".len();
         }
         len
+    }
+
+    /// The ssh command that runs this through Lima's ssh configuration, as limactl would
+    /// but without it: the same SCRIPT, except that forwarded variables travel by ssh's
+    /// environment channel (`SendEnv`, values in ssh's own environment), never in an
+    /// argument. None when SCRIPT would not fit in one argument: the guest's sshd runs it as
+    /// `SHELL -c SCRIPT`, one argument there too (the caller stages then).
+    pub fn ssh_argv(&self, door: &SshDoor, shell: &str, tty: bool) -> Option<Vec<OsString>> {
+        let script = self.lima_script(&[], &lima_quote(shell.as_bytes()));
+        if script.len() + SHELL_MARGIN >= MAX_ARG_STRLEN {
+            return None;
+        }
+        let mut argv: Vec<OsString> = vec![
+            door.ssh.clone().into(),
+            "-F".into(),
+            door.config.clone().into(),
+            "-o".into(),
+            format!("ControlPath={}", door.socket.display()).into(),
+            // A client only: should the connection be gone, ssh connects on its own.
+            "-o".into(),
+            "ControlMaster=no".into(),
+        ];
+        if tty {
+            argv.push("-t".into());
+        }
+        for name in &self.forwarded {
+            argv.push("-o".into());
+            argv.push(format!("SendEnv={name}").into());
+        }
+        if std::env::var_os("COLORTERM").is_some()
+            && !self.forwarded.iter().any(|n| n == "COLORTERM")
+        {
+            argv.extend(["-o".into(), "SendEnv=COLORTERM".into()]);
+        }
+        argv.extend([
+            "-o".into(),
+            "LogLevel=ERROR".into(),
+            door.host.clone().into(),
+            "--".into(),
+            OsString::from_vec(script),
+        ]);
+        Some(argv)
     }
 
     /// Whether Lima's SCRIPT for this command fits in one exec argument.
@@ -112,7 +203,6 @@ impl ShellCommand {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use std::os::unix::ffi::OsStringExt;
 
     fn cmd(forwarded: &[&str], start: bool) -> ShellCommand {
         ShellCommand {
@@ -187,6 +277,33 @@ mod tests {
         let value = |n: &str| env.iter().find(|(k, _)| *k == n).map(|(_, v)| v.into());
         let script = lima_script(&c, &env);
         assert_eq!(c.script_len(value) + "/bin/bash".len(), script.len());
+        let pairs: Vec<(&str, OsString)> = env.iter().map(|(k, v)| (*k, (*v).into())).collect();
+        assert_eq!(c.lima_script(&pairs, b"/bin/bash"), script);
+    }
+
+    #[test]
+    fn the_ssh_door_sends_the_same_script_and_no_values() {
+        let mut c = cmd(&["LANG", "TZ"], false);
+        c.command = vec!["claude".into(), "it's a b".into()];
+        let door = SshDoor {
+            ssh: "/usr/bin/ssh".into(),
+            config: "/l/sandbox/ssh.config".into(),
+            host: "lima-sandbox".into(),
+            socket: "/l/sandbox/shimctl-door.sock".into(),
+        };
+        let argv = c.ssh_argv(&door, "/bin/bash", true).unwrap();
+        let at = argv.iter().position(|a| a == "--").unwrap();
+        assert_eq!(argv[at - 1], "lima-sandbox");
+        assert!(argv.contains(&"-t".into()));
+        assert!(argv.contains(&"SendEnv=LANG".into()) && argv.contains(&"SendEnv=TZ".into()));
+        // limactl's SCRIPT without `env`: the values go by SendEnv.
+        assert_eq!(
+            argv[at + 1..],
+            [OsString::from_vec(c.lima_script(&[], b"/bin/bash"))]
+        );
+        // Too long for the guest's `SHELL -c`: the caller stages it.
+        c.command = vec!["claude".into(), "x".repeat(140_000).into()];
+        assert!(c.ssh_argv(&door, "/bin/bash", false).is_none());
     }
 
     #[test]

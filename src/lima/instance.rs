@@ -23,6 +23,8 @@ pub struct Mount {
 pub struct Instance {
     pub mounts: Vec<Mount>,
     pub guest_home: Option<String>,
+    /// The guest user's login shell, which Lima's command runs (v2.2+).
+    pub guest_shell: Option<String>,
 }
 
 /// What `limactl list --json` says beyond what the shim caches.
@@ -72,6 +74,8 @@ struct ListMount {
 struct ListUser {
     #[serde(default)]
     home: Option<String>,
+    #[serde(default)]
+    shell: Option<String>,
 }
 
 fn expand_tilde(path: &str) -> PathBuf {
@@ -118,7 +122,8 @@ pub fn parse_list_json(text: &str) -> std::result::Result<Listed, String> {
     Ok(Listed {
         instance: Instance {
             mounts,
-            guest_home: config.user.and_then(|u| u.home),
+            guest_home: config.user.as_ref().and_then(|u| u.home.clone()),
+            guest_shell: config.user.and_then(|u| u.shell),
         },
         status: entry.status,
         ignored,

@@ -132,6 +132,40 @@ pub fn host_agent_running(dir: &Path) -> bool {
     rc == 0 || std::io::Error::last_os_error().raw_os_error() == Some(libc::EPERM)
 }
 
+/// The ssh door to the VM, when it can be used without limactl: the VM runs (its host
+/// agent is alive) and Lima has written its `ssh.config`. Stats only, no process.
+pub fn ssh_door(vm: &str) -> Option<command::SshDoor> {
+    let dir = instance_dir(vm).ok()?;
+    let config = dir.join("ssh.config");
+    if !host_agent_running(&dir) || !config.is_file() {
+        return None;
+    }
+    let ssh = locations::executables_on_path(Path::new("ssh")).next()?;
+    Some(command::SshDoor {
+        ssh,
+        config,
+        host: format!("lima-{vm}"),
+        socket: dir.join("shimctl-door.sock"),
+    })
+}
+
+/// Opens the door's own ControlMaster when it is not open yet (the first start after the
+/// VM's): one `ssh -N -f`, waited for with the query time limit.
+pub fn open_door(limactl: &Limactl, door: &command::SshDoor) -> Result<()> {
+    if door.socket.exists() {
+        return Ok(());
+    }
+    let out = process::output(&door.ssh, &door.master_argv(), None, limactl.query_timeout)?;
+    if out.status.success() {
+        Ok(())
+    } else {
+        Err(Failure::cannot_run(format!(
+            "cannot open an ssh connection to the VM ({}); try `door = \"limactl\"` in the config",
+            String::from_utf8_lossy(&out.stderr).trim()
+        )))
+    }
+}
+
 /// Everything the shim needs to know about the VM, from the cache when nothing changed.
 pub fn instance(limactl: &Limactl, vm: &str) -> Result<Instance> {
     let dir = instance_dir(vm)?;

@@ -129,7 +129,7 @@ impl Sshd {
                 "Port {port}\nListenAddress 127.0.0.1\nHostKey {}\nPidFile {}\nAuthorizedKeysFile {}\n\
                  PubkeyAuthentication yes\nPasswordAuthentication no\nKbdInteractiveAuthentication no\n\
                  UsePAM no\nStrictModes no\nAllowUsers {user}\nPermitRootLogin prohibit-password\n\
-                 AcceptEnv COLORTERM\nSetEnv HOME={}\nPrintMotd no\nPrintLastLog no\nLogLevel ERROR\n",
+                 AcceptEnv *\nSetEnv HOME={}\nPrintMotd no\nPrintLastLog no\nLogLevel ERROR\n",
                 host_key.display(),
                 dir.join("sshd.pid").display(),
                 dir.join("authorized_keys").display(),

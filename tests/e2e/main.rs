@@ -6,6 +6,7 @@ mod guest;
 mod world;
 
 mod bypass;
+mod door;
 mod everyday;
 mod explain;
 mod hardening;

@@ -167,7 +167,11 @@ impl World {
     /// A config agent whose full-auto is only a variable, so the argv it receives is exactly
     /// the user's: the agent for byte-for-byte tests. Returns its name.
     pub fn plain_agent(&self) -> &'static str {
-        self.write_config("[agents.pi]\nfull_auto_env = { PI_AUTO = \"1\" }\n");
+        let file = self.home.join(".config/shimctl/config.toml");
+        let before = std::fs::read_to_string(&file).unwrap_or_default();
+        self.write_config(&format!(
+            "{before}\n[agents.pi]\nfull_auto_env = {{ PI_AUTO = \"1\" }}\n"
+        ));
         let link = self.shims.join("pi");
         if !link.exists() {
             symlink(Path::new(SHIMCTL), &link);
