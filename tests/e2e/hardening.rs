@@ -549,3 +549,37 @@ fn doctor_names_what_a_wildcard_forwards() {
     );
     assert!(!text.contains("aws-secret-value"), "{text}");
 }
+
+#[test]
+fn programs_shimctl_runs_start_with_the_standard_descriptors_open() {
+    // Started with stdin and stderr closed, shimctl opens /dev/null there first (as Rust's
+    // runtime does, which the no_main entry skips), so neither a file it opens nor the
+    // program it execs finds them missing.
+    let w = World::new();
+    let host_bin = w.root.join("host-bin");
+    std::fs::create_dir_all(&host_bin).unwrap();
+    let report = w.root.join("fds");
+    w.write_exec(
+        &host_bin.join("claude"),
+        &format!(
+            "#!/bin/sh\nfor fd in 0 1 2; do [ -e /proc/self/fd/$fd ] && echo open || echo closed; done > '{}'\n",
+            report.display()
+        ),
+    );
+    let mut cmd = std::process::Command::new("bash");
+    w.base_env(&mut cmd);
+    let out = cmd
+        .arg("-c")
+        .arg(format!("exec 0<&- 2>&-; exec {SHIMCTL} bypass claude"))
+        .env(
+            "PATH",
+            format!("{}:{}:/usr/bin:/bin", w.shims.display(), host_bin.display()),
+        )
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(0));
+    assert_eq!(
+        std::fs::read_to_string(&report).unwrap(),
+        "open\nopen\nopen\n"
+    );
+}
