@@ -46,11 +46,21 @@ fn start_up() {
     unsafe { libc::signal(libc::SIGPIPE, libc::SIG_IGN) };
 }
 
+fn run() -> i32 {
+    start_up();
+    dispatch::run()
+}
+
 #[cfg(not(test))]
 #[unsafe(no_mangle)]
 extern "C" fn main(_argc: libc::c_int, _argv: *const *const libc::c_char) -> libc::c_int {
-    start_up();
-    let code = dispatch::run();
     // Flush and run exit handlers as `std::process::exit` does.
-    std::process::exit(code);
+    std::process::exit(run());
+}
+
+/// The unit tests' harness brings its own entry point and ignores this one; it keeps the
+/// same start-up reachable there.
+#[cfg(test)]
+fn main() {
+    std::process::exit(run());
 }
