@@ -7,7 +7,16 @@
 //! 2. warm: the shim invoked as `claude`, cache warm;
 //! 3. cold: the same right after the cache was deleted (asks `limactl --version` and
 //!    `limactl list --json`);
-//! 4. explain: `shimctl explain claude`, for reference.
+//! 4. explain: `shimctl explain claude`, for reference;
+//! 5. the empty C exec hop (benches/exec_hop.c) in front of the same limactl: the floor
+//!    for any exec'ing shim; the warm shim's extra is printed as a multiple of the hop's;
+//! 6. on Linux/glibc, the warm shim built as install/install.sh builds it (static, built
+//!    here with `cargo build --release --target HOST` into target/bench-static).
+//!
+//! Then, when an sshd is available (the tests' guest, tests/e2e/guest.rs), the two doors
+//! side by side against a real ssh guest running `true`: through the stand-in limactl
+//! (Python: slower to start than Lima's Go limactl) and through `door = "ssh"`, with the
+//! ssh ControlMaster session alone as their floor.
 //!
 //! Then, untimed: peak resident memory (getrusage of the child, which Linux carries across
 //! exec, so it covers the shim before it exec'd), the processes a warm run starts (strace,
@@ -17,12 +26,18 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
+#[path = "../tests/e2e/guest.rs"]
+#[allow(dead_code)]
+mod guest;
+
 const SHIMCTL: &str = env!("CARGO_BIN_EXE_shimctl");
 
 struct Bench {
     root: PathBuf,
     limactl: PathBuf,
+    hop: PathBuf,
     shim: PathBuf,
+    static_shim: Option<PathBuf>,
     project: PathBuf,
     cache: PathBuf,
     log: PathBuf,
@@ -51,9 +66,25 @@ impl Bench {
             cc.is_ok_and(|s| s.success()),
             "a C compiler (`cc`) is needed for the stand-in limactl"
         );
+        let hop = bin.join("hop");
+        let hop_source = concat!(env!("CARGO_MANIFEST_DIR"), "/benches/exec_hop.c");
+        let cc = Command::new("cc")
+            .args(["-O2", "-o"])
+            .arg(&hop)
+            .arg(hop_source)
+            .status();
+        assert!(cc.is_ok_and(|s| s.success()));
         let shim = shims.join("claude");
         std::os::unix::fs::symlink(SHIMCTL, &shim).unwrap();
+        let static_shim = static_build().map(|bin| {
+            let link = root.join("static-shims/claude");
+            std::fs::create_dir_all(link.parent().unwrap()).unwrap();
+            std::os::unix::fs::symlink(bin, &link).unwrap();
+            link
+        });
         Bench {
+            hop,
+            static_shim,
             cache: home.join(".cache/shimctl"),
             log: root.join("calls.log"),
             root,
@@ -96,6 +127,19 @@ impl Bench {
         let mut cmd = self.command(&self.shim);
         cmd.args(["-p", "hi"]);
         cmd
+    }
+
+    fn hop(&self) -> Command {
+        let direct = self.direct();
+        let mut cmd = self.command(&self.hop);
+        cmd.arg(&self.limactl).args(direct.get_args());
+        cmd
+    }
+
+    fn static_shim(&self) -> Option<Command> {
+        let mut cmd = self.command(self.static_shim.as_ref()?);
+        cmd.args(["-p", "hi"]);
+        Some(cmd)
     }
 
     fn explain(&self) -> Command {
@@ -176,6 +220,42 @@ fn execs_of_a_warm_run(b: &Bench) -> Option<usize> {
     Some(execs + forks)
 }
 
+/// shimctl built as install.sh builds it on Linux/glibc: static, with an explicit target.
+fn static_build() -> Option<PathBuf> {
+    if !cfg!(all(target_os = "linux", target_env = "gnu")) {
+        return None;
+    }
+    let cargo = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
+    let out = Command::new(&cargo).args(["-vV"]).output().ok()?;
+    let host = String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .find_map(|l| l.strip_prefix("host: ").map(String::from))?;
+    let target_dir = concat!(env!("CARGO_MANIFEST_DIR"), "/target/bench-static");
+    let var = format!(
+        "CARGO_TARGET_{}_RUSTFLAGS",
+        host.to_uppercase().replace(['-', '.'], "_")
+    );
+    eprintln!("building the static shim (as install/install.sh does) for {host} ...");
+    let ok = Command::new(&cargo)
+        .args([
+            "build",
+            "--release",
+            "--locked",
+            "--bin",
+            "shimctl",
+            "--target",
+            &host,
+        ])
+        .current_dir(env!("CARGO_MANIFEST_DIR"))
+        .env("CARGO_TARGET_DIR", target_dir)
+        .env(var, "-C target-feature=+crt-static")
+        .stdout(Stdio::null())
+        .status()
+        .ok()?
+        .success();
+    ok.then(|| PathBuf::from(format!("{target_dir}/{host}/release/shimctl")))
+}
+
 fn main() {
     let runs: usize = std::env::var("BENCH_RUNS")
         .ok()
@@ -188,16 +268,24 @@ fn main() {
     let cold_calls = b.calls(b.shim());
     let warm_calls = b.calls(b.shim());
 
-    let names = [
+    let mut names = vec![
         "direct limactl (floor)",
         "shim, warm cache",
         "shim, cold cache",
         "shimctl explain",
+        "empty C exec hop",
     ];
-    let mut times: Vec<Vec<Duration>> = (0..4).map(|_| Vec::with_capacity(runs)).collect();
-    let mut peak_kib = [0i64; 4];
+    if b.static_shim.is_some() {
+        names.push("shim, warm, static build");
+    }
+    let n = names.len();
+    let mut times: Vec<Vec<Duration>> = (0..n).map(|_| Vec::with_capacity(runs)).collect();
+    let mut peak_kib = vec![0i64; n];
     for _ in 0..5 {
         measure(b.shim());
+        if let Some(cmd) = b.static_shim() {
+            measure(cmd);
+        }
     }
     for _ in 0..runs {
         for (i, series) in times.iter_mut().enumerate() {
@@ -208,7 +296,13 @@ fn main() {
                     let _ = std::fs::remove_dir_all(&b.cache);
                     b.shim()
                 }
-                _ => b.explain(),
+                3 => b.explain(),
+                4 => b.hop(),
+                _ => {
+                    // The static build shares the cache: warm it first.
+                    measure(b.shim());
+                    b.static_shim().unwrap()
+                }
             };
             let (t, rss) = measure(cmd);
             series.push(t);
@@ -223,7 +317,7 @@ fn main() {
         "{:<26} {:>10} {:>10} {:>12}",
         "", "median ms", "p95 ms", "peak RSS KiB"
     );
-    let mut medians = [Duration::ZERO; 4];
+    let mut medians = vec![Duration::ZERO; n];
     for (i, series) in times.iter_mut().enumerate() {
         series.sort();
         medians[i] = percentile(series, 0.5);
@@ -235,10 +329,24 @@ fn main() {
             peak_kib[i]
         );
     }
+    let extra = |i: usize| ms(medians[i]) - ms(medians[0]);
     println!(
         "warm shim vs direct: x{:.2}, +{:.3} ms (target: at most +1 ms)",
         medians[1].as_secs_f64() / medians[0].as_secs_f64(),
-        ms(medians[1]) - ms(medians[0])
+        extra(1)
+    );
+    println!(
+        "warm shim's extra as a multiple of the empty C exec hop's (+{:.3} ms): x{:.2} dynamic{}",
+        extra(4),
+        extra(1) / extra(4),
+        if n > 5 {
+            format!(
+                ", x{:.2} static build (target: at most x1.30)",
+                extra(5) / extra(4)
+            )
+        } else {
+            " (no static build on this platform)".into()
+        }
     );
     println!(
         "cold shim vs direct: +{:.3} ms, limactl calls: {:?} (target: at most one `list`, one `--version`)",
@@ -255,5 +363,139 @@ fn main() {
     println!(
         "peak RSS target for the shim: under 4096 KiB (the shim's row is the max of the shim and limactl)"
     );
+    doors(&b.root, runs.min(100));
     let _ = std::fs::remove_dir_all(&b.root);
+}
+
+/// `door = "limactl"` vs `door = "ssh"` against a real ssh guest.
+fn doors(root: &Path, runs: usize) {
+    use std::os::unix::fs::PermissionsExt;
+    let Some(_) = ["/usr/sbin/sshd", "/usr/local/sbin/sshd"]
+        .iter()
+        .find(|p| Path::new(p).exists())
+    else {
+        println!("doors: no sshd here (Debian: openssh-server), so the doors were not compared");
+        return;
+    };
+    let dir = root.join("doors");
+    let home = dir.join("home");
+    let lima = dir.join("lima");
+    let project = dir.join("project");
+    let guest_home = dir.join("guest-home");
+    let bin = dir.join("bin");
+    for d in [
+        &home,
+        &lima.join("sandbox"),
+        &lima.join("_config"),
+        &project,
+        &guest_home,
+        &bin,
+    ] {
+        std::fs::create_dir_all(d).unwrap();
+    }
+    for d in [root, &dir] {
+        std::fs::set_permissions(d, std::fs::Permissions::from_mode(0o755)).unwrap();
+    }
+    let (user, dedicated) = guest::guest_user().clone();
+    if dedicated {
+        let _ = Command::new("chown").arg(&user).arg(&guest_home).status();
+    }
+    std::os::unix::fs::symlink("/bin/true", bin.join("claude")).unwrap();
+    std::fs::write(
+        guest_home.join(".bash_profile"),
+        format!("PATH={}:$PATH\n", bin.display()),
+    )
+    .unwrap();
+    let sshd = guest::Sshd::start(&dir.join("sshd"), &guest_home, &dir);
+    let key = lima.join("_config/user");
+    std::fs::copy(&sshd.client_key, &key).unwrap();
+    std::fs::set_permissions(&key, std::fs::Permissions::from_mode(0o600)).unwrap();
+    let instance = lima.join("sandbox");
+    std::fs::write(
+        instance.join("lima.yaml"),
+        format!(
+            "{{\"mounts\": [{{\"location\": \"{}\", \"writable\": true}}], \"user\": {{\"home\": \"{}\", \"shell\": \"/bin/bash\"}}}}",
+            project.display(),
+            guest_home.display()
+        ),
+    )
+    .unwrap();
+    std::fs::write(instance.join("ha.pid"), std::process::id().to_string()).unwrap();
+    std::fs::write(
+        instance.join("ssh.config"),
+        guest::ssh_config("sandbox", &lima, sshd.port, &sshd.user),
+    )
+    .unwrap();
+    let standin = std::fs::read_to_string(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/tests/lima-standin/limactl"
+    ))
+    .unwrap();
+    let limactl = dir.join("limactl");
+    std::fs::write(&limactl, standin).unwrap();
+    std::fs::set_permissions(&limactl, std::fs::Permissions::from_mode(0o755)).unwrap();
+    let shim = dir.join("claude");
+    std::os::unix::fs::symlink(SHIMCTL, &shim).unwrap();
+    std::fs::write(dir.join("limactl.toml"), "").unwrap();
+    std::fs::write(dir.join("ssh.toml"), "door = \"ssh\"\n").unwrap();
+
+    let run = |config: &str| {
+        let mut cmd = Command::new(&shim);
+        cmd.env_clear()
+            .env("HOME", &home)
+            .env("LIMA_HOME", &lima)
+            .env("LIMACTL", &limactl)
+            .env("PATH", "/usr/bin:/bin")
+            .env("SHIMCTL_CONFIG", dir.join(config))
+            .current_dir(&project)
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::null());
+        cmd
+    };
+    let mux = || {
+        let mut cmd = Command::new("ssh");
+        cmd.arg("-F")
+            .arg(instance.join("ssh.config"))
+            .args(["-o", "LogLevel=ERROR", "lima-sandbox", "--", "true"])
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::null());
+        cmd
+    };
+    // Open both doors' connections (Lima's master, and the ssh door's own).
+    for _ in 0..3 {
+        measure(run("limactl.toml"));
+        measure(run("ssh.toml"));
+        measure(mux());
+    }
+    let names = [
+        "door = limactl (stand-in)",
+        "door = ssh",
+        "ssh session over the mux",
+    ];
+    let mut times: Vec<Vec<Duration>> = (0..3).map(|_| Vec::with_capacity(runs)).collect();
+    for _ in 0..runs {
+        times[0].push(measure(run("limactl.toml")).0);
+        times[1].push(measure(run("ssh.toml")).0);
+        times[2].push(measure(mux()).0);
+    }
+    println!();
+    println!(
+        "the doors, {runs} interleaved starts each against a real ssh guest (guest user {user}) running `true`"
+    );
+    println!("{:<30} {:>10} {:>10}", "", "median ms", "p95 ms");
+    for (name, series) in names.iter().zip(times.iter_mut()) {
+        series.sort();
+        println!(
+            "{:<30} {:>10.3} {:>10.3}",
+            name,
+            ms(percentile(series, 0.5)),
+            ms(percentile(series, 0.95))
+        );
+    }
+    println!(
+        "(the stand-in limactl is a Python script; Lima's Go limactl adds 5-15 ms over ssh alone, README)"
+    );
+    drop(sshd);
 }

@@ -69,13 +69,13 @@ pub fn default_shim_dir() -> Option<PathBuf> {
     xdg("XDG_DATA_HOME", ".local/share").map(|d| d.join("shimctl/shims"))
 }
 
-/// `$LIMA_HOME`, else `~/.lima`, with symlinks resolved as Lima resolves them.
+/// `$LIMA_HOME`, else `~/.lima`. Lima resolves its symlinks; shimctl only opens and stats
+/// files below it, which works through them, so it spares the shim the resolving.
 pub fn lima_home() -> Option<PathBuf> {
-    let raw = match std::env::var_os("LIMA_HOME") {
-        Some(h) if !h.is_empty() => PathBuf::from(h),
-        _ => home()?.join(".lima"),
-    };
-    Some(std::fs::canonicalize(&raw).unwrap_or(raw))
+    match std::env::var_os("LIMA_HOME") {
+        Some(h) if !h.is_empty() => Some(PathBuf::from(h)),
+        _ => Some(home()?.join(".lima")),
+    }
 }
 
 /// `~/rest` for a path under the host home: lima.yaml may hold a location written that way.

@@ -29,7 +29,7 @@ pub const INSTALL_HINT: &str = "brew install lima (macOS), or Lima 2.0 or newer 
 pub struct Limactl {
     /// As found (what the user named, or the PATH entry): what is executed.
     pub path: PathBuf,
-    /// Symlinks resolved: what the version cache is keyed on.
+    /// Symlinks resolved (when it is one): what the version cache is keyed on.
     pub canonical: PathBuf,
     pub query_timeout: Duration,
     pub vm_timeout: Duration,
@@ -37,7 +37,12 @@ pub struct Limactl {
 
 /// The running binary's device and inode, to tell a limactl that is really shimctl.
 fn me_id() -> Option<(u64, u64)> {
-    let me = std::env::current_exe().ok()?;
+    // One stat through the kernel's link where there is one, else std's lookup.
+    let me = if cfg!(target_os = "linux") {
+        PathBuf::from("/proc/self/exe")
+    } else {
+        std::env::current_exe().ok()?
+    };
     std::fs::metadata(me).ok().map(|m| (m.dev(), m.ino()))
 }
 
@@ -70,11 +75,19 @@ pub fn find_limactl(loaded: &Loaded) -> Result<Limactl> {
             wanted.display()
         )));
     };
-    let canonical = std::fs::canonicalize(&path).unwrap_or_else(|_| path.clone());
+    // Resolving links costs a syscall per path component, so only for a link (Homebrew's
+    // limactl is one): a link to any shimctl build is refused by name, this very binary
+    // by device and inode.
+    let is_link = std::fs::symlink_metadata(&path).is_ok_and(|m| m.file_type().is_symlink());
+    let canonical = if is_link {
+        std::fs::canonicalize(&path).unwrap_or_else(|_| path.clone())
+    } else {
+        path.clone()
+    };
     let is_me = std::fs::metadata(&canonical)
         .ok()
         .is_some_and(|m| Some((m.dev(), m.ino())) == me_id());
-    if is_me || canonical.file_name().is_some_and(|n| n == "shimctl") {
+    if is_me || (is_link && canonical.file_name().is_some_and(|n| n == "shimctl")) {
         return Err(Failure::cannot_run(format!(
             "limactl from {source} is {}, which is shimctl, not Lima; point {source} at Lima's limactl, or unset it",
             path.display()

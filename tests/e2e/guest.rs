@@ -222,3 +222,19 @@ fn sockets(dir: &Path, depth: u32) -> Vec<PathBuf> {
     }
     found
 }
+
+/// An instance's ssh.config in Lima's format (pkg/sshutil: the options limactl passes).
+pub fn ssh_config(name: &str, lima_home: &Path, port: u16, user: &str) -> String {
+    format!(
+        "# This SSH config file can be passed to 'ssh -F'.\n\
+         # This file is created by Lima, but not used by Lima itself currently.\n\
+         # Modifications to this file will be lost on restarting the Lima instance.\n\
+         Host lima-{name}\n  IdentityFile \"{key}\"\n  PreferredAuthentications publickey\n  \
+         Compression no\n  BatchMode yes\n  IdentitiesOnly yes\n  StrictHostKeyChecking no\n  \
+         UserKnownHostsFile /dev/null\n  NoHostAuthenticationForLocalhost yes\n  \
+         ControlMaster auto\n  ControlPath \"{dir}/ssh.sock\"\n  ControlPersist yes\n  \
+         User {user}\n  Hostname 127.0.0.1\n  Port {port}\n",
+        key = lima_home.join("_config/user").display(),
+        dir = lima_home.join(name).display(),
+    )
+}

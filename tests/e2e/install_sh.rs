@@ -68,6 +68,14 @@ fn install_sh_sets_up_and_uninstall_undoes() {
     );
     let bin = root.join("bin/shimctl");
     assert!(bin.exists(), "{out}");
+    if cfg!(all(target_os = "linux", target_env = "gnu")) {
+        let ldd = Command::new("ldd").arg(&bin).output().unwrap();
+        let text = stdout(&ldd) + &stderr(&ldd);
+        assert!(
+            text.contains("not a dynamic executable") || text.contains("statically linked"),
+            "install.sh builds a static binary on Linux/glibc: {text}"
+        );
+    }
     for agent in ["claude", "codex", "opencode"] {
         assert_eq!(
             std::fs::read_link(w.shims.join(agent)).unwrap(),

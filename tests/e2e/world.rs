@@ -9,7 +9,7 @@ use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
-pub use crate::guest::{DEDICATED_USER, Sshd, guest_user};
+pub use crate::guest::{DEDICATED_USER, Sshd, guest_user, ssh_config};
 
 pub const SHIMCTL: &str = env!("CARGO_BIN_EXE_shimctl");
 const STANDIN: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/lima-standin/limactl");
@@ -360,22 +360,6 @@ pub struct Record {
     pub stdin_tty: bool,
     pub stdout_tty: bool,
     pub stdin: Vec<u8>,
-}
-
-/// An instance's ssh.config in Lima's format (pkg/sshutil: the options limactl passes).
-pub fn ssh_config(name: &str, lima_home: &Path, port: u16, user: &str) -> String {
-    format!(
-        "# This SSH config file can be passed to 'ssh -F'.\n\
-         # This file is created by Lima, but not used by Lima itself currently.\n\
-         # Modifications to this file will be lost on restarting the Lima instance.\n\
-         Host lima-{name}\n  IdentityFile \"{key}\"\n  PreferredAuthentications publickey\n  \
-         Compression no\n  BatchMode yes\n  IdentitiesOnly yes\n  StrictHostKeyChecking no\n  \
-         UserKnownHostsFile /dev/null\n  NoHostAuthenticationForLocalhost yes\n  \
-         ControlMaster auto\n  ControlPath \"{dir}/ssh.sock\"\n  ControlPersist yes\n  \
-         User {user}\n  Hostname 127.0.0.1\n  Port {port}\n",
-        key = lima_home.join("_config/user").display(),
-        dir = lima_home.join(name).display(),
-    )
 }
 
 pub fn stderr(out: &Output) -> String {
