@@ -16,7 +16,7 @@
 //! Then, when an sshd is available (the tests' guest, tests/e2e/guest.rs), the two doors
 //! side by side against a real ssh guest running `true`: through the stand-in limactl
 //! (Python: slower to start than Lima's Go limactl) and through `door = "ssh"`, with the
-//! ssh ControlMaster session alone as their floor.
+//! same login shell run by ssh over the ControlMaster alone as their floor.
 //!
 //! Then, untimed: peak resident memory (getrusage of the child, which Linux carries across
 //! exec, so it covers the shim before it exec'd), the processes a warm run starts (strace,
@@ -457,7 +457,11 @@ fn doors(root: &Path, runs: usize) {
         let mut cmd = Command::new("ssh");
         cmd.arg("-F")
             .arg(instance.join("ssh.config"))
-            .args(["-o", "LogLevel=ERROR", "lima-sandbox", "--", "true"])
+            .args(["-o", "LogLevel=ERROR", "lima-sandbox", "--"])
+            .arg(format!(
+                "cd {} || exit 1 ; exec /bin/bash -l -c true",
+                project.display()
+            ))
             .stdin(Stdio::null())
             .stdout(Stdio::null())
             .stderr(Stdio::null());
@@ -472,7 +476,7 @@ fn doors(root: &Path, runs: usize) {
     let names = [
         "door = limactl (stand-in)",
         "door = ssh",
-        "ssh session over the mux",
+        "ssh over the mux (same login)",
     ];
     let mut times: Vec<Vec<Duration>> = (0..3).map(|_| Vec::with_capacity(runs)).collect();
     for _ in 0..runs {

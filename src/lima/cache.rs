@@ -98,6 +98,7 @@ pub fn limactl_version(limactl: &Limactl) -> Result<Version> {
         return Ok(v);
     }
 
+    limactl.refuse_shimctl()?;
     let out = process::output(
         &limactl.path,
         &["--version".into()],

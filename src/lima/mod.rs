@@ -31,8 +31,33 @@ pub struct Limactl {
     pub path: PathBuf,
     /// Symlinks resolved (when it is one): what the version cache is keyed on.
     pub canonical: PathBuf,
+    /// Where it was found, for messages.
+    pub source: &'static str,
     pub query_timeout: Duration,
     pub vm_timeout: Duration,
+}
+
+fn is_shimctl(path: &Path, source: &str) -> Failure {
+    Failure::cannot_run(format!(
+        "limactl from {source} is {}, which is shimctl, not Lima; point {source} at Lima's limactl, or unset it",
+        path.display()
+    ))
+}
+
+impl Limactl {
+    /// Refuses a limactl that is this very binary (by device and inode), which would run
+    /// the shim again instead of Lima. Asked only before limactl is first run: the version
+    /// cache remembers only a limactl that answered as Lima.
+    pub fn refuse_shimctl(&self) -> Result<()> {
+        let is_me = std::fs::metadata(&self.canonical)
+            .ok()
+            .is_some_and(|m| Some((m.dev(), m.ino())) == me_id());
+        if is_me {
+            Err(is_shimctl(&self.path, self.source))
+        } else {
+            Ok(())
+        }
+    }
 }
 
 /// The running binary's device and inode, to tell a limactl that is really shimctl.
@@ -84,18 +109,13 @@ pub fn find_limactl(loaded: &Loaded) -> Result<Limactl> {
     } else {
         path.clone()
     };
-    let is_me = std::fs::metadata(&canonical)
-        .ok()
-        .is_some_and(|m| Some((m.dev(), m.ino())) == me_id());
-    if is_me || (is_link && canonical.file_name().is_some_and(|n| n == "shimctl")) {
-        return Err(Failure::cannot_run(format!(
-            "limactl from {source} is {}, which is shimctl, not Lima; point {source} at Lima's limactl, or unset it",
-            path.display()
-        )));
+    if is_link && canonical.file_name().is_some_and(|n| n == "shimctl") {
+        return Err(is_shimctl(&path, source));
     }
     Ok(Limactl {
         path,
         canonical,
+        source,
         query_timeout: loaded.query_timeout(),
         vm_timeout: loaded.vm_timeout(),
     })
