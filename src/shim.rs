@@ -211,6 +211,10 @@ pub fn plan(loaded: &Loaded, guest: Guest<'_>) -> Result<Plan> {
     let mount = mount.clone();
 
     let mut patterns = loaded.global_env();
+    if let Guest::Agent(agent, _) = guest {
+        patterns.extend(agent.env.iter().cloned());
+    }
+    let mut forwarded = env_policy::select(&patterns, std::env::vars_os().map(|(k, _)| k));
     let (argv, full_auto_env, decision) = match guest {
         Guest::Agent(agent, args) => {
             let translated: Vec<OsString> = args
@@ -226,15 +230,12 @@ pub fn plan(loaded: &Loaded, guest: Guest<'_>) -> Result<Plan> {
                 args: agent_args,
                 ..agent.clone()
             };
-            patterns.extend(agent.env.iter().cloned());
-            let forwarded = env_policy::select(&patterns, std::env::vars_os().map(|(k, _)| k));
             let command = agent.command(&translated, &forwarded);
             (command.argv, command.env, Some(command.decision))
         }
         Guest::Command(words) => (command_words(words), Vec::new(), None),
     };
 
-    let mut forwarded = env_policy::select(&patterns, std::env::vars_os().map(|(k, _)| k));
     let wildcard_forwarded = env_policy::wildcard_matches(&patterns, &forwarded);
     let mut limactl_env: Vec<(OsString, OsString)> = Vec::new();
     for (name, value) in &full_auto_env {

@@ -133,19 +133,7 @@ pub fn attached<S: AsRef<OsStr>>(
     args: &[S],
     timeout: Duration,
 ) -> Result<ExitStatus> {
-    let args: Vec<OsString> = args.iter().map(|a| a.as_ref().to_os_string()).collect();
-    let child = Command::new(limactl)
-        .args(&args)
-        .spawn()
-        .map_err(|e| cannot_start(limactl, e))?;
-    let pid = child.id();
-    match wait_in_thread(child).recv_timeout(timeout) {
-        Ok(status) => status.map_err(|e| cannot_start(limactl, e)),
-        Err(_) => {
-            kill(pid, false);
-            Err(timed_out(&args, timeout))
-        }
-    }
+    on_terminal(limactl, args, timeout, false)
 }
 
 /// Runs `limactl ARGS` on the user's terminal but in its own process group: a Ctrl-C meant
@@ -156,18 +144,27 @@ pub fn detached<S: AsRef<OsStr>>(
     args: &[S],
     timeout: Duration,
 ) -> Result<ExitStatus> {
+    on_terminal(limactl, args, timeout, true)
+}
+
+fn on_terminal<S: AsRef<OsStr>>(
+    limactl: &Path,
+    args: &[S],
+    timeout: Duration,
+    own_group: bool,
+) -> Result<ExitStatus> {
     let args: Vec<OsString> = args.iter().map(|a| a.as_ref().to_os_string()).collect();
-    let child = Command::new(limactl)
-        .args(&args)
-        .stdin(Stdio::null())
-        .process_group(0)
-        .spawn()
-        .map_err(|e| cannot_start(limactl, e))?;
+    let mut command = Command::new(limactl);
+    command.args(&args);
+    if own_group {
+        command.stdin(Stdio::null()).process_group(0);
+    }
+    let child = command.spawn().map_err(|e| cannot_start(limactl, e))?;
     let pid = child.id();
     match wait_in_thread(child).recv_timeout(timeout) {
         Ok(status) => status.map_err(|e| cannot_start(limactl, e)),
         Err(_) => {
-            kill(pid, true);
+            kill(pid, own_group);
             Err(timed_out(&args, timeout))
         }
     }
