@@ -152,7 +152,17 @@ fn ctrl_c_in_an_interactive_session_ends_the_agent() {
         .spawn()
         .unwrap();
     let started = Instant::now();
-    std::thread::sleep(Duration::from_secs(2));
+    // Once the agent runs in the guest, ssh holds the terminal in raw mode and a Ctrl-C is
+    // a byte for the remote pty (before that, it would stop the local side instead).
+    let marker = "sleep\u{0}60\u{0}"; // this test's `sleep 60`, as /proc shows its argv
+    while !sleeping(marker) {
+        assert!(
+            started.elapsed() < Duration::from_secs(30),
+            "the agent never started"
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    std::thread::sleep(Duration::from_millis(300));
     child.stdin.as_mut().unwrap().write_all(b"\x03").unwrap();
     let out = child.wait_with_output().unwrap();
     assert!(
@@ -160,6 +170,15 @@ fn ctrl_c_in_an_interactive_session_ends_the_agent() {
         "Ctrl-C did not end it"
     );
     assert_eq!(out.status.code(), Some(255), "{}", stderr(&out));
+}
+
+/// Whether some process's argv starts with `prefix` (NUL-separated, as in /proc).
+fn sleeping(prefix: &str) -> bool {
+    std::fs::read_dir("/proc").is_ok_and(|entries| {
+        entries.flatten().any(|e| {
+            std::fs::read(e.path().join("cmdline")).is_ok_and(|c| c.starts_with(prefix.as_bytes()))
+        })
+    })
 }
 
 #[test]
