@@ -48,6 +48,23 @@ pub fn error_line(text: &str) {
     let _ = std::io::stderr().lock().write_all(line.as_bytes());
 }
 
+/// A yes/no question on the terminal (stderr, answered on stdin), no by default. Without a
+/// terminal nobody can answer: `refusal` is the failure then.
+pub fn confirm(question: &str, refusal: String) -> crate::error::Result<bool> {
+    use std::io::{BufRead, IsTerminal};
+    let stdin = std::io::stdin();
+    if !stdin.is_terminal() {
+        return Err(crate::error::Failure::refused(refusal));
+    }
+    let _ = write!(std::io::stderr(), "{question} [y/N] ");
+    let mut answer = String::new();
+    stdin
+        .lock()
+        .read_line(&mut answer)
+        .map_err(|e| crate::error::Failure::cannot_run(e.to_string()))?;
+    Ok(matches!(answer.trim(), "y" | "Y" | "yes"))
+}
+
 /// The exit status once the command is done: a lost stdout (other than a closed pipe)
 /// fails a command that otherwise succeeded, as coreutils do.
 pub fn finish(code: i32) -> i32 {

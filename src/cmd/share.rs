@@ -1,6 +1,5 @@
 //! `shimctl share DIR`: share a host directory with the VM.
 
-use std::io::{BufRead, IsTerminal, Write};
 use std::path::{Component, Path, PathBuf};
 
 use argh::FromArgs;
@@ -159,19 +158,10 @@ fn confirm(dir: &Path, secrets: &[String]) -> Result<bool> {
         dir.display(),
         secrets.join(", ")
     );
-    let stdin = std::io::stdin();
-    if !stdin.is_terminal() {
-        return Err(Failure::refused(format!(
-            "{what}; share a project directory instead, or pass --yes to share it anyway"
-        )));
-    }
-    let _ = write!(std::io::stderr(), "{what}. Share it anyway? [y/N] ");
-    let mut answer = String::new();
-    stdin
-        .lock()
-        .read_line(&mut answer)
-        .map_err(|e| Failure::cannot_run(e.to_string()))?;
-    Ok(matches!(answer.trim(), "y" | "Y" | "yes"))
+    crate::ui::confirm(
+        &format!("{what}. Share it anyway?"),
+        format!("{what}; share a project directory instead, or pass --yes to share it anyway"),
+    )
 }
 
 /// `--at`: absolute, or `~`/`~/x` under the guest user's home as Lima reports it;

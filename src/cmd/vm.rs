@@ -1,6 +1,5 @@
 //! `shimctl vm create|start|stop|delete`: the agents VM's life cycle, through limactl.
 
-use std::io::{BufRead, IsTerminal, Write};
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 
@@ -90,22 +89,12 @@ pub fn run(args: Args) -> Result<Exit> {
 }
 
 fn confirm_delete(vm: &str) -> Result<bool> {
-    let stdin = std::io::stdin();
-    if !stdin.is_terminal() {
-        return Err(Failure::refused(format!(
-            "deleting VM `{vm}` needs confirmation: run it in a terminal, or pass --yes"
-        )));
-    }
-    let _ = write!(
-        std::io::stderr(),
-        "Delete VM `{vm}`? It is disposable (`shimctl vm create` makes a fresh one), but what lives only inside it is lost: agent logins, files outside shared directories. [y/N] "
-    );
-    let mut answer = String::new();
-    stdin
-        .lock()
-        .read_line(&mut answer)
-        .map_err(|e| Failure::cannot_run(e.to_string()))?;
-    Ok(matches!(answer.trim(), "y" | "Y" | "yes"))
+    crate::ui::confirm(
+        &format!(
+            "Delete VM `{vm}`? It is disposable (`shimctl vm create` makes a fresh one), but what lives only inside it is lost: agent logins, files outside shared directories."
+        ),
+        format!("deleting VM `{vm}` needs confirmation: run it in a terminal, or pass --yes"),
+    )
 }
 
 fn create(limactl: &Limactl, vm: &str, template: Option<&Path>) -> Result<()> {
