@@ -39,6 +39,33 @@ pub struct Config {
     pub env: Vec<EnvPattern>,
     #[serde(default)]
     pub agents: BTreeMap<AgentName, AgentConfig>,
+    /// With this table, every agent runs in a sandbox whose only way out is a proxy that
+    /// lets through these hosts (plus each agent's own, see egress.rs).
+    pub egress: Option<EgressTable>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct EgressTable {
+    #[serde(default)]
+    pub allow: Vec<EgressRule>,
+    /// Whether the built-in agents' own hosts are allowed too (default true).
+    pub defaults: Option<bool>,
+    /// Shows the container engine's socket inside the sandbox: what the engine starts is
+    /// outside the filter, so this weakens it.
+    pub container_socket: Option<bool>,
+}
+
+#[derive(Debug, Clone)]
+pub struct EgressRule(pub crate::egress::Rule);
+
+impl<'de> Deserialize<'de> for EgressRule {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> std::result::Result<Self, D::Error> {
+        let s = String::deserialize(d)?;
+        crate::egress::Rule::parse(&s)
+            .map(EgressRule)
+            .map_err(de::Error::custom)
+    }
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -52,6 +79,8 @@ pub struct AgentConfig {
     pub full_auto: Option<bool>,
     pub full_auto_args: Option<Vec<String>>,
     pub full_auto_env: Option<BTreeMap<EnvName, String>>,
+    /// Adds to the global [egress] for this agent (and turns egress on for it alone).
+    pub egress: Option<EgressTable>,
 }
 
 /// Declares a string newtype whose values are checked by `$check` while deserializing.

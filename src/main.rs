@@ -13,6 +13,7 @@
 mod agents;
 mod cmd;
 mod config;
+mod egress;
 mod dispatch;
 mod env_policy;
 mod error;

@@ -10,6 +10,7 @@ use std::path::PathBuf;
 use crate::agents::{Agent, FullAutoDecision};
 use crate::config::Door;
 use crate::config::Loaded;
+use crate::egress;
 use crate::env_policy;
 use crate::error::{Failure, Result};
 use crate::exec::{self, Replacement};
@@ -42,6 +43,8 @@ pub struct Plan {
     pub staged: bool,
     /// Wildcard patterns with the forwarded names only they matched.
     pub wildcard_forwarded: Vec<(String, Vec<String>)>,
+    /// Set when the agent runs in the egress sandbox (the config has an [egress] table).
+    pub egress: Option<egress::Policy>,
 }
 
 impl Plan {
@@ -235,6 +238,31 @@ pub fn plan(loaded: &Loaded, guest: Guest<'_>) -> Result<Plan> {
         }
         Guest::Command(words) => (command_words(words), Vec::new(), None),
     };
+    let egress = agent.and_then(|a| egress::policy(loaded, a));
+    let argv = match (&egress, agent) {
+        (Some(policy), Some(agent)) => {
+            let shares: Vec<&std::path::Path> = instance
+                .mounts
+                .iter()
+                .filter(|m| m.writable)
+                .map(|m| m.mount_point.as_path())
+                .collect();
+            let config = loaded
+                .path
+                .as_deref()
+                .map(|p| {
+                    crate::locations::tilde_form(p)
+                        .unwrap_or_else(|| p.to_path_buf())
+                        .display()
+                        .to_string()
+                })
+                .unwrap_or_else(|| "the config file".into());
+            let mut words = policy.launcher_words(&agent.name, &vm, &config, &shares);
+            words.extend(argv);
+            words
+        }
+        _ => argv,
+    };
 
     let wildcard_forwarded = env_policy::wildcard_matches(&patterns, &forwarded);
     let mut limactl_env: Vec<(OsString, OsString)> = Vec::new();
@@ -283,6 +311,7 @@ pub fn plan(loaded: &Loaded, guest: Guest<'_>) -> Result<Plan> {
         limactl_env,
         decision,
         wildcard_forwarded,
+        egress,
     })
 }
 

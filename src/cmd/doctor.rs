@@ -6,6 +6,7 @@ use argh::FromArgs;
 
 use crate::agents::DEFAULT_AGENTS;
 use crate::config::{self, Loaded};
+use crate::egress;
 use crate::env_policy;
 use crate::error::{Exit, Result};
 use crate::exposure::exposed_secrets;
@@ -63,10 +64,11 @@ pub fn run(_: Args) -> Result<Exit> {
     }
     let (names, installed) = check_shims(&mut r);
     check_env(&mut r, &loaded, &names);
+    let egress_on = check_egress(&mut r, &loaded, &names);
     let agents: Vec<String> = names.iter().map(|n| loaded.program_for(n)).collect();
     match &listed {
         Some((limactl, l)) if l.status == "Running" => {
-            check_guest(&mut r, limactl, &vm, &agents, installed)
+            check_guest(&mut r, limactl, &vm, &agents, installed, egress_on)
         }
         Some(_) => r.warn(
             format!("VM `{vm}` is not running, so the agents and git inside it were not checked"),
@@ -241,7 +243,8 @@ fn check_shims(r: &mut Report) -> (Vec<String>, bool) {
 
 const GUEST_PROBE: &str = r#"for a in "$@"; do printf 'agent\t%s\t%s\n' "$a" "$(command -v -- "$a" || true)"; done
 printf 'git\tuser.name\t%s\n' "$(git config --global user.name || true)"
-printf 'git\tuser.email\t%s\n' "$(git config --global user.email || true)""#;
+printf 'git\tuser.email\t%s\n' "$(git config --global user.email || true)"
+for t in bwrap socat tinyproxy perl setpriv setsid; do printf 'tool\t%s\t%s\n' "$t" "$(command -v -- "$t" || true)"; done"#;
 
 fn install_hint(vm: &str, program: &str) -> String {
     match program {
@@ -262,7 +265,9 @@ fn check_guest(
     vm: &str,
     programs: &[String],
     shims_installed: bool,
+    egress_on: bool,
 ) {
+    let mut missing_tools = Vec::new();
     let mut command = vec!["bash", "-c", GUEST_PROBE, "shimctl-doctor"];
     command.extend(programs.iter().map(String::as_str));
     let Some(out) = control::guest_output(limactl, vm, &command) else {
@@ -292,10 +297,52 @@ fn check_guest(
                 format!("limactl shell {vm} git config --global {key} '...'"),
             ),
             (Some("git"), Some(_), Some(value)) => git.push(value.to_string()),
+            (Some("tool"), Some(tool), Some("")) => missing_tools.push(tool.to_string()),
             _ => {}
         }
     }
     if git.len() == 2 {
         r.ok(format!("git identity in the VM: {} <{}>", git[0], git[1]));
+    }
+    if egress_on {
+        if missing_tools.is_empty() {
+            r.ok(format!("VM `{vm}` has what egress needs (bubblewrap, socat, tinyproxy)"));
+        } else {
+            r.fail(
+                format!(
+                    "egress is on, but VM `{vm}` lacks {} (agents cannot start)",
+                    missing_tools.join(", ")
+                ),
+                "shimctl vm provision",
+            );
+        }
+    }
+}
+
+/// The egress policy of each agent with a shim; whether any has one.
+fn check_egress(r: &mut Report, loaded: &Loaded, names: &[String]) -> bool {
+    let mut on = Vec::new();
+    for name in names {
+        if let Some(agent) = loaded.agent(name)
+            && let Some(policy) = egress::policy(loaded, &agent)
+        {
+            on.push(format!("{name} ({} hosts)", policy.rules.len()));
+            if policy.container_socket {
+                r.warn(
+                    format!("egress for {name} shows the container socket (container_socket = true): what the engine starts is not filtered"),
+                    "remove container_socket from the config unless the agent needs containers",
+                );
+            }
+        }
+    }
+    if on.is_empty() {
+        r.ok("egress: off (no [egress] table): agents reach any host from the VM");
+        false
+    } else {
+        r.ok(format!(
+            "egress: on for {}; `shimctl explain AGENT` lists the hosts, `shimctl egress test HOST` checks one",
+            on.join(", ")
+        ));
+        true
     }
 }

@@ -8,6 +8,7 @@ use argh::FromArgs;
 
 use crate::agents::FullAutoDecision;
 use crate::config;
+use crate::egress;
 use crate::error::{Exit, Failure, Result};
 use crate::host;
 use crate::invoked;
@@ -50,9 +51,18 @@ pub fn run(args: &[OsString]) -> Result<Exit> {
     }
     let plan = shim::plan(&loaded, shim::Guest::Agent(&agent, rest))?;
 
+    // The egress launcher is a whole script; its name stands for it (shell/egress.bash).
+    let mut shown = plan.shell.clone();
+    if plan.egress.is_some() {
+        let script = egress::launcher_script();
+        for word in &mut shown.command {
+            if *word == *script {
+                *word = "<shimctl egress launcher>".into();
+            }
+        }
+    }
     let through_ssh = plan.door.as_ref().and_then(|door| {
-        plan.shell
-            .ssh_argv(door, &plan.guest_shell, std::io::stdout().is_terminal())
+        shown.ssh_argv(door, &plan.guest_shell, std::io::stdout().is_terminal())
     });
     let mut line: Vec<String> = plan
         .limactl_env
@@ -60,7 +70,7 @@ pub fn run(args: &[OsString]) -> Result<Exit> {
         .filter(|(k, _)| through_ssh.is_none() || !k.as_encoded_bytes().starts_with(b"LIMA_"))
         .map(|(k, v)| sh_assignment(&k.to_string_lossy(), v.as_bytes()))
         .collect();
-    let argv = through_ssh.unwrap_or_else(|| plan.shell.argv());
+    let argv = through_ssh.unwrap_or_else(|| shown.argv());
     line.push(sh_join(argv.iter().map(|a| a.as_bytes())));
 
     let mount = &plan.mount;
@@ -98,6 +108,14 @@ pub fn run(args: &[OsString]) -> Result<Exit> {
     }
     if let Some(decision) = &plan.decision {
         crate::say!("full-auto: {}", decision.describe(&agent.full_auto));
+    }
+    match &plan.egress {
+        Some(policy) => {
+            for line in egress::describe(policy, &agent.name) {
+                crate::say!("{line}");
+            }
+        }
+        None => crate::say!("egress:    off (no [egress] table): the agent reaches any host"),
     }
     if plan.door.is_some() {
         crate::say!(

@@ -3,6 +3,7 @@
 
 pub mod bypass;
 pub mod doctor;
+pub mod egress;
 pub mod explain;
 pub mod init;
 pub mod install;
@@ -56,6 +57,7 @@ enum Command {
     Status(status::Args),
     Shell(shell::Args),
     Run(run::Args),
+    Egress(egress::Args),
 }
 
 pub fn run(args: Vec<OsString>) -> i32 {
@@ -128,6 +130,7 @@ fn dispatch(args: Vec<OsString>) -> Result<Exit> {
         Command::Status(a) => status::run(a),
         Command::Shell(a) => shell::run(a),
         Command::Run(a) => run::run(&agent_and_args(&a.command, &a.args)),
+        Command::Egress(a) => egress::run(a),
     }
 }
 
@@ -171,6 +174,7 @@ fn specs(commands: &[&'static argh::CommandInfo], path: &[&str]) -> Vec<CommandS
             words.push(info.name);
             let subcommands = match words.as_slice() {
                 ["vm"] => specs(vm::COMMANDS, &words),
+                ["egress"] => specs(egress::COMMANDS, &words),
                 _ => Vec::new(),
             };
             words.push("--help");

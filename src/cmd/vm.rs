@@ -31,6 +31,7 @@ enum VmCommand {
     Start(StartArgs),
     Stop(StopArgs),
     Delete(DeleteArgs),
+    Provision(ProvisionArgs),
 }
 
 /// Create the VM from shimctl's template (no host directories shared), start it, and give
@@ -62,6 +63,12 @@ struct DeleteArgs {
     yes: bool,
 }
 
+/// Install in the VM what shimctl's template installs for egress (bubblewrap, socat,
+/// tinyproxy), for a VM made before that step existed. Runs as root in the VM.
+#[derive(FromArgs)]
+#[argh(subcommand, name = "provision", help_triggers("-h", "--help", "help"))]
+struct ProvisionArgs {}
+
 pub fn run(args: Args) -> Result<Exit> {
     let loaded = config::load()?;
     let (limactl, vm) = lima::target(&loaded)?;
@@ -75,6 +82,24 @@ pub fn run(args: Args) -> Result<Exit> {
             lima::require_vm(&vm)?;
             control::run(&limactl, &["stop", "--tty=false", vm.as_str()])?;
         }
+        VmCommand::Provision(_) => {
+            lima::require_vm(&vm)?;
+            let script = egress_provision_script();
+            control::run(
+                &limactl,
+                &[
+                    "shell",
+                    "--workdir",
+                    "/",
+                    vm.as_str(),
+                    "sudo",
+                    "bash",
+                    "-c",
+                    script.as_str(),
+                ],
+            )?;
+            crate::say!("VM `{vm}` has what egress needs (bubblewrap, socat, tinyproxy)");
+        }
         VmCommand::Delete(a) => {
             lima::require_vm(&vm)?;
             if !a.yes && !confirm_delete(&vm)? {
@@ -86,6 +111,24 @@ pub fn run(args: Args) -> Result<Exit> {
         }
     }
     Ok(Exit::Success)
+}
+
+/// The template's egress step, between its begin and end lines, unindented: one script for
+/// new VMs (the template) and old ones (`vm provision`).
+fn egress_provision_script() -> String {
+    let mut lines = Vec::new();
+    let mut inside = false;
+    for line in TEMPLATE.lines() {
+        let text = line.trim_start();
+        if text == "# shimctl-egress-provision: begin" {
+            inside = true;
+        } else if text == "# shimctl-egress-provision: end" {
+            break;
+        } else if inside {
+            lines.push(line.strip_prefix("    ").unwrap_or(line));
+        }
+    }
+    lines.join("\n")
 }
 
 fn confirm_delete(vm: &str) -> Result<bool> {
@@ -171,5 +214,16 @@ fn copy_git_identity(limactl: &Limactl, vm: &str) {
                 "the host has no git {key}; set it in the VM with: git config --global {key} ..."
             ),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn provision_script_is_the_templates_egress_step() {
+        let script = super::egress_provision_script();
+        assert!(script.starts_with("set -eu -o pipefail\n"), "{script}");
+        assert!(script.contains("apt-get install") && script.contains("tinyproxy-bin"));
+        assert!(script.trim_end().ends_with("fi"), "{script}");
     }
 }

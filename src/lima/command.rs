@@ -50,7 +50,7 @@ impl SshDoor {
     }
 }
 
-#[derive(Debug)]
+#[derive(Clone, Debug)]
 pub struct ShellCommand {
     pub limactl: PathBuf,
     pub workdir: PathBuf,

@@ -12,6 +12,7 @@ fn field<'a>(out: &'a str, name: &str) -> &'a str {
 #[test]
 fn explain_shows_command_dir_env_names_and_full_auto() {
     let w = World::new();
+    w.no_egress();
     let out = w
         .shimctl()
         .args(["explain", "claude", "-p", "it's $HOME"])
@@ -80,6 +81,7 @@ fn explain_says_why_full_auto_was_not_added() {
 #[test]
 fn the_explained_command_runs_as_shown_when_pasted() {
     let w = World::new();
+    w.no_egress();
     let args = ["-p", "a'b \"c\" `d` $e", "line\nbreak", ""];
     let out = w
         .shimctl()

@@ -76,6 +76,7 @@ fn the_explain_example_has_the_fields_explain_prints() {
             .collect()
     };
     let w = World::new();
+    w.no_egress();
     let out = w
         .shimctl()
         .args(["explain", "claude", "-p", "it's done"])

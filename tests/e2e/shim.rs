@@ -457,7 +457,11 @@ fn vm_is_chosen_by_env_then_agent_then_config() {
     w.make_vm("third", &[(&w.root.join("home"), None, true)]);
     let vm_of_last_run = |w: &World| {
         let shell = w.last_shell_call();
-        let pos = shell.iter().position(|a| a == "claude").unwrap();
+        // The VM is the word before the guest command (the agent, or the egress launcher).
+        let pos = shell
+            .iter()
+            .position(|a| a == "claude" || a == "/bin/bash")
+            .unwrap();
         shell[pos - 1].clone()
     };
     assert!(w.shim("claude").output().unwrap().status.success());

@@ -55,6 +55,11 @@ fn python() -> String {
     String::from_utf8(out.stdout).unwrap().trim().to_string()
 }
 
+/// SHIMCTL_TEST_EGRESS=1: run the suite with egress on (`.ci/run` runs it both ways).
+pub fn egress_mode() -> bool {
+    std::env::var_os("SHIMCTL_TEST_EGRESS").is_some_and(|v| v == "1")
+}
+
 pub fn symlink(target: &Path, link: &Path) {
     std::os::unix::fs::symlink(target, link).unwrap();
 }
@@ -95,7 +100,12 @@ impl World {
     }
 
     pub fn new() -> World {
-        let tmp = tempfile::tempdir().unwrap();
+        // Not under /tmp: the egress sandbox gives the agent a private /tmp, and the fake
+        // agents must stay visible in it.
+        let tmp = tempfile::Builder::new()
+            .prefix("e2e-world.")
+            .tempdir_in("/var/tmp")
+            .unwrap();
         let root = std::fs::canonicalize(tmp.path()).unwrap();
         // The guest user must reach the project, the guest home and the fake agents.
         std::fs::set_permissions(&root, std::fs::Permissions::from_mode(0o755)).unwrap();
@@ -161,6 +171,9 @@ impl World {
         )
         .unwrap();
         w.make_vm("sandbox", &[(&w.root.join("home/Projects"), None, true)]);
+        if egress_mode() {
+            w.write_config("");
+        }
         w
     }
 
@@ -265,9 +278,23 @@ impl World {
         cmd
     }
 
+    /// An empty config even in egress mode: for tests of what explain prints without it.
+    pub fn no_egress(&self) {
+        let dir = self.home.join(".config/shimctl");
+        std::fs::create_dir_all(&dir).unwrap();
+        std::fs::write(dir.join("config.toml"), "").unwrap();
+    }
+
+    /// Writes the config; in egress mode (SHIMCTL_TEST_EGRESS=1) with an `[egress]` table
+    /// added, so every agent start goes through the egress sandbox.
     pub fn write_config(&self, text: &str) {
         let dir = self.home.join(".config/shimctl");
         std::fs::create_dir_all(&dir).unwrap();
+        let text = if egress_mode() && !text.contains("[egress]") {
+            format!("{text}\n[egress]\n")
+        } else {
+            text.to_string()
+        };
         std::fs::write(dir.join("config.toml"), text).unwrap();
     }
 

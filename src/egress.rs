@@ -1,0 +1,438 @@
+//! Egress policy: which hosts an agent may reach from its in-guest sandbox. Computed here,
+//! on the host, at every start, and handed to the guest launcher (`shell/egress.bash`) as
+//! arguments, so nothing the agent writes in the VM changes the next start's policy.
+//! docs/egress.md has the design; the rule syntax is documented in the README.
+
+use std::ffi::OsString;
+use std::fmt;
+
+use crate::agents::Agent;
+use crate::config::{EgressTable, Loaded};
+
+/// The launcher, sent with every start: the VM always runs the one matching this binary.
+const LAUNCHER: &str = include_str!("../shell/egress.bash");
+
+/// Paths under the guest user's home that run before or outside the sandbox (sshd, login
+/// and interactive shells, the user's systemd manager and autostart, git run by hand) and
+/// so are read-only inside it. A trailing `/` marks a directory.
+pub const PROTECTED: &[&str] = &[
+    ".bash_profile",
+    ".bash_login",
+    ".profile",
+    ".bashrc",
+    ".bash_aliases",
+    ".bash_logout",
+    ".zshenv",
+    ".zprofile",
+    ".zshrc",
+    ".zlogin",
+    ".zlogout",
+    ".pam_environment",
+    ".inputrc",
+    ".gitconfig",
+    ".ssh/",
+    ".config/fish/",
+    ".config/git/",
+    ".config/systemd/",
+    ".config/environment.d/",
+    ".config/autostart/",
+    ".local/share/systemd/",
+];
+
+/// Each built-in agent's own service and login; `defaults = false` drops them.
+pub fn builtin_defaults(agent: &str) -> &'static [&'static str] {
+    match agent {
+        "claude" => &[
+            "api.anthropic.com",
+            "claude.ai",
+            "platform.claude.com",
+            "console.anthropic.com",
+            "statsig.anthropic.com",
+            "downloads.claude.ai",
+            "mcp-proxy.anthropic.com",
+        ],
+        "codex" => &["api.openai.com", "chatgpt.com", "auth.openai.com"],
+        "opencode" => &[
+            "opencode.ai",
+            "*.opencode.ai",
+            "models.dev",
+            "api.anthropic.com",
+            "api.openai.com",
+        ],
+        "gemini" => &[
+            "generativelanguage.googleapis.com",
+            "cloudcode-pa.googleapis.com",
+            "oauth2.googleapis.com",
+            "www.googleapis.com",
+            "accounts.google.com",
+        ],
+        "copilot" => &[
+            "api.githubcopilot.com",
+            "*.githubcopilot.com",
+            "github.com",
+            "api.github.com",
+        ],
+        "aider" => &["api.openai.com", "api.anthropic.com", "openrouter.ai"],
+        "amp" => &["ampcode.com", "*.ampcode.com"],
+        "cursor-agent" => &["cursor.com", "*.cursor.com", "*.cursor.sh"],
+        _ => &[],
+    }
+}
+
+/// One `allow` entry: `host`, `*.domain` (subdomains only, any depth), either with
+/// `:PORT`. Without a port it allows HTTPS and HTTP (443 and 80).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Rule {
+    pub text: String,
+    host: String,
+    subdomains: bool,
+    port: Option<u16>,
+}
+
+impl Rule {
+    pub fn parse(s: &str) -> Result<Rule, String> {
+        let lower = s.to_ascii_lowercase();
+        let (host_part, port) = match lower.rsplit_once(':') {
+            Some((h, p)) => {
+                let port = Some(p)
+                    .filter(|p| !p.is_empty() && p.bytes().all(|b| b.is_ascii_digit()))
+                    .and_then(|p| p.parse::<u16>().ok())
+                    .filter(|p| *p != 0)
+                    .ok_or_else(|| format!("`{s}`: `{p}` is not a port (1-65535)"))?;
+                (h, Some(port))
+            }
+            None => (lower.as_str(), None),
+        };
+        let (subdomains, host) = match host_part.strip_prefix("*.") {
+            Some(rest) => (true, rest),
+            None => (false, host_part),
+        };
+        let valid_label = |l: &str| {
+            !l.is_empty()
+                && l.len() <= 63
+                && l.bytes()
+                    .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
+        };
+        if host.is_empty() || host.len() > 253 || !host.split('.').all(valid_label) {
+            return Err(format!(
+                "`{s}` is not a host rule (a host name such as `api.example.com`, `*.example.com` for its subdomains, either with `:PORT`; no scheme, path or other wildcard)"
+            ));
+        }
+        Ok(Rule {
+            text: s.to_string(),
+            host: host.to_string(),
+            subdomains,
+            port,
+        })
+    }
+
+    fn ports(&self) -> Vec<u16> {
+        match self.port {
+            Some(p) => vec![p],
+            None => vec![80, 443],
+        }
+    }
+
+    pub fn matches(&self, host: &str, port: u16) -> bool {
+        let host = host.to_ascii_lowercase();
+        let host_ok = if self.subdomains {
+            host.strip_suffix(&self.host)
+                .and_then(|rest| rest.strip_suffix('.'))
+                .is_some_and(|label| !label.is_empty())
+        } else {
+            host == self.host
+        };
+        host_ok && self.ports().contains(&port)
+    }
+
+    /// tinyproxy's filter lines (extended regexes, matched case-insensitively against
+    /// `host:port` for CONNECT and the whole URL for plain HTTP). Anchored on both sides
+    /// of the host, so `allowed.test@evil.example` or `allowed.test.evil.example` never
+    /// match.
+    pub fn filters(&self) -> [String; 2] {
+        let escaped = self.host.replace('.', "\\.");
+        let host = if self.subdomains {
+            format!("([a-z0-9_-]+\\.)+{escaped}")
+        } else {
+            escaped
+        };
+        let ports: Vec<String> = self.ports().iter().map(u16::to_string).collect();
+        let ports = ports.join("|");
+        let http = match self.port {
+            // Port 80 is the one a URL may leave out.
+            None => format!("^http://{host}(:({ports}))?(/|$)"),
+            Some(80) => format!("^http://{host}(:80)?(/|$)"),
+            Some(_) => format!("^http://{host}:({ports})(/|$)"),
+        };
+        [format!("^{host}:({ports})$"), http]
+    }
+}
+
+impl fmt::Display for Rule {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.text)
+    }
+}
+
+/// Where a rule comes from, for `egress test` and `explain`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Source {
+    Global,
+    Agent(String),
+    Default(String),
+}
+
+impl fmt::Display for Source {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Source::Global => f.write_str("[egress] allow"),
+            Source::Agent(a) => write!(f, "[agents.{a}.egress] allow"),
+            Source::Default(a) => write!(
+                f,
+                "{a}'s built-in defaults (drop them with `defaults = false` under [agents.{a}.egress])"
+            ),
+        }
+    }
+}
+
+#[derive(Debug, Clone)]
+pub struct Policy {
+    pub rules: Vec<(Rule, Source)>,
+    pub container_socket: bool,
+}
+
+impl Policy {
+    pub fn decide(&self, host: &str, port: u16) -> Option<&(Rule, Source)> {
+        self.rules.iter().find(|(r, _)| r.matches(host, port))
+    }
+
+    /// The launcher's words, before `--` and the agent's command.
+    pub fn launcher_words(&self, agent: &str, vm: &str, config: &str, shares: &[&std::path::Path]) -> Vec<OsString> {
+        let mut words: Vec<OsString> = vec![
+            "/bin/bash".into(),
+            "-c".into(),
+            launcher_script().into(),
+            "shimctl-egress".into(),
+            "--agent".into(),
+            agent.into(),
+            "--vm".into(),
+            vm.into(),
+            "--config".into(),
+            config.into(),
+        ];
+        let mut filters: Vec<String> = self.rules.iter().flat_map(|(r, _)| r.filters()).collect();
+        filters.dedup();
+        if filters.is_empty() {
+            // tinyproxy reads an empty filter file as no filter at all; this never matches.
+            filters.push("^$".into());
+        }
+        for f in filters {
+            words.extend(["--filter".into(), f.into()]);
+        }
+        for p in PROTECTED {
+            words.extend(["--protect".into(), (*p).into()]);
+        }
+        for s in shares {
+            words.extend(["--share".into(), s.as_os_str().to_owned()]);
+        }
+        if self.container_socket {
+            words.push("--container-socket".into());
+        }
+        words.push("--".into());
+        words
+    }
+}
+
+/// The launcher without its comment lines: they are for readers of the file, and every
+/// byte of the command crosses the ssh command line (twice quoted, in Lima's SCRIPT).
+pub fn launcher_script() -> String {
+    LAUNCHER
+        .lines()
+        .filter(|l| !l.trim_start().starts_with('#'))
+        .collect::<Vec<_>>()
+        .join("\n")
+}
+
+/// The policy for an agent, or None when the config has no egress table that applies (then
+/// the agent runs as without egress).
+pub fn policy(loaded: &Loaded, agent: &Agent) -> Option<Policy> {
+    let global = loaded.config.egress.as_ref();
+    let own = loaded
+        .config
+        .agents
+        .iter()
+        .find(|(name, _)| name.0 == agent.name)
+        .and_then(|(_, a)| a.egress.as_ref());
+    if global.is_none() && own.is_none() {
+        return None;
+    }
+    let defaults = own
+        .and_then(|t| t.defaults)
+        .or(global.and_then(|t| t.defaults))
+        .unwrap_or(true);
+    let mut rules = Vec::new();
+    let mut add = |table: Option<&EgressTable>, source: Source| {
+        for r in table.map(|t| t.allow.as_slice()).unwrap_or_default() {
+            rules.push((r.0.clone(), source.clone()));
+        }
+    };
+    add(global, Source::Global);
+    add(own, Source::Agent(agent.name.clone()));
+    if defaults {
+        for d in builtin_defaults(&agent.name) {
+            let rule = Rule::parse(d).expect("built-in rules are valid");
+            rules.push((rule, Source::Default(agent.name.clone())));
+        }
+    }
+    let container_socket = own
+        .and_then(|t| t.container_socket)
+        .or(global.and_then(|t| t.container_socket))
+        .unwrap_or(false);
+    Some(Policy {
+        rules,
+        container_socket,
+    })
+}
+
+/// The policy as `explain` and `doctor` print it, one line each, aligned like explain's.
+pub fn describe(policy: &Policy, agent: &str) -> Vec<String> {
+    let mut lines = vec![format!(
+        "egress:    on: {agent} runs in a sandbox whose only way out is a proxy to these hosts"
+    )];
+    if policy.rules.is_empty() {
+        lines.push("           (no host at all)".into());
+    }
+    for (rule, source) in &policy.rules {
+        lines.push(format!("           {rule}  ({source})"));
+    }
+    lines.push(if policy.container_socket {
+        "           container socket: shown (container_socket = true); what the engine starts is not filtered".into()
+    } else {
+        "           container socket: hidden".into()
+    });
+    lines
+}
+
+/// `host`, `host:port` or a URL, as typed to `shimctl egress test`: the host and port a
+/// client would CONNECT to.
+pub fn parse_target(s: &str) -> Option<(String, u16)> {
+    let (default_port, rest) = if let Some(r) = s.strip_prefix("https://") {
+        (443, r)
+    } else if let Some(r) = s.strip_prefix("http://") {
+        (80, r)
+    } else {
+        (443, s)
+    };
+    let authority = rest.split(['/', '?', '#']).next()?;
+    let authority = authority.rsplit('@').next()?;
+    let (host, port) = match authority.rsplit_once(':') {
+        Some((h, p)) => (h, p.parse::<u16>().ok().filter(|p| *p != 0)?),
+        None => (authority, default_port),
+    };
+    Rule::parse(host).ok().filter(|r| !r.subdomains)?;
+    Some((host.to_ascii_lowercase(), port))
+}
+
+/// The rule that would allow a host, as a user would write it.
+pub fn suggested_rule(host: &str, port: u16) -> String {
+    match port {
+        80 | 443 => host.to_string(),
+        p => format!("{host}:{p}"),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn rule(s: &str) -> Rule {
+        Rule::parse(s).unwrap()
+    }
+
+    #[test]
+    fn exact_host_allows_https_and_http_only() {
+        let r = rule("GitHub.com");
+        assert!(r.matches("github.com", 443));
+        assert!(r.matches("GITHUB.COM", 80));
+        assert!(!r.matches("github.com", 22));
+        assert!(!r.matches("api.github.com", 443));
+        assert!(!r.matches("evilgithub.com", 443));
+    }
+
+    #[test]
+    fn wildcard_is_subdomains_only() {
+        let r = rule("*.github.com");
+        assert!(r.matches("api.github.com", 443));
+        assert!(r.matches("a.b.github.com", 443));
+        assert!(!r.matches("github.com", 443));
+        assert!(!r.matches("evilgithub.com", 443));
+        assert!(!r.matches(".github.com", 443));
+    }
+
+    #[test]
+    fn port_rules_allow_that_port_only() {
+        let r = rule("host.lima.internal:8080");
+        assert!(r.matches("host.lima.internal", 8080));
+        assert!(!r.matches("host.lima.internal", 443));
+        assert!(rule("localhost:3000").matches("localhost", 3000));
+    }
+
+    #[test]
+    fn bad_rules_say_what_a_rule_is() {
+        for bad in [
+            "",
+            "*",
+            "*.",
+            "https://github.com",
+            "github.com/path",
+            "git*hub.com",
+            "a..b",
+            "host:0",
+            "host:65536",
+            "host:",
+            "user@host",
+            "[::1]",
+        ] {
+            let e = Rule::parse(bad).unwrap_err();
+            assert!(e.contains(&format!("`{bad}`")), "{bad}: {e}");
+        }
+    }
+
+    #[test]
+    fn filters_are_anchored() {
+        let [connect, http] = rule("*.example.com").filters();
+        assert_eq!(connect, "^([a-z0-9_-]+\\.)+example\\.com:(80|443)$");
+        assert_eq!(http, "^http://([a-z0-9_-]+\\.)+example\\.com(:(80|443))?(/|$)");
+        let [connect, http] = rule("dev.test:8080").filters();
+        assert_eq!(connect, "^dev\\.test:(8080)$");
+        assert_eq!(http, "^http://dev\\.test:(8080)(/|$)");
+    }
+
+    #[test]
+    fn targets_parse_like_a_client() {
+        assert_eq!(parse_target("github.com"), Some(("github.com".into(), 443)));
+        assert_eq!(
+            parse_target("http://Example.com/x?y"),
+            Some(("example.com".into(), 80))
+        );
+        assert_eq!(
+            parse_target("https://u:p@example.com:8443/"),
+            Some(("example.com".into(), 8443))
+        );
+        assert_eq!(parse_target("localhost:3000"), Some(("localhost".into(), 3000)));
+        assert_eq!(parse_target("*.github.com"), None);
+        assert_eq!(parse_target("bad host"), None);
+    }
+
+    #[test]
+    fn launcher_has_no_comment_lines_and_every_default_parses() {
+        let script = launcher_script();
+        assert!(!script.lines().any(|l| l.trim_start().starts_with('#')));
+        assert!(script.contains("bwrap"));
+        for agent in crate::agents::builtin_names() {
+            for d in builtin_defaults(agent) {
+                Rule::parse(d).unwrap();
+            }
+        }
+    }
+}
