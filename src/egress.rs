@@ -92,6 +92,14 @@ pub struct Rule {
 impl Rule {
     pub fn parse(s: &str) -> Result<Rule, String> {
         let lower = s.to_ascii_lowercase();
+        let not_a_rule = || {
+            format!(
+                "`{s}` is not a host rule (a host name such as `api.example.com`, `*.example.com` for its subdomains, either with `:PORT`; no scheme, path or other wildcard)"
+            )
+        };
+        if lower.contains(['/', '@', '[', ']']) {
+            return Err(not_a_rule());
+        }
         let (host_part, port) = match lower.rsplit_once(':') {
             Some((h, p)) => {
                 let port = Some(p)
@@ -114,9 +122,7 @@ impl Rule {
                     .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
         };
         if host.is_empty() || host.len() > 253 || !host.split('.').all(valid_label) {
-            return Err(format!(
-                "`{s}` is not a host rule (a host name such as `api.example.com`, `*.example.com` for its subdomains, either with `:PORT`; no scheme, path or other wildcard)"
-            ));
+            return Err(not_a_rule());
         }
         Ok(Rule {
             text: s.to_string(),
@@ -207,7 +213,13 @@ impl Policy {
     }
 
     /// The launcher's words, before `--` and the agent's command.
-    pub fn launcher_words(&self, agent: &str, vm: &str, config: &str, shares: &[&std::path::Path]) -> Vec<OsString> {
+    pub fn launcher_words(
+        &self,
+        agent: &str,
+        vm: &str,
+        config: &str,
+        shares: &[&std::path::Path],
+    ) -> Vec<OsString> {
         let mut words: Vec<OsString> = vec![
             "/bin/bash".into(),
             "-c".into(),
@@ -402,7 +414,10 @@ mod tests {
     fn filters_are_anchored() {
         let [connect, http] = rule("*.example.com").filters();
         assert_eq!(connect, "^([a-z0-9_-]+\\.)+example\\.com:(80|443)$");
-        assert_eq!(http, "^http://([a-z0-9_-]+\\.)+example\\.com(:(80|443))?(/|$)");
+        assert_eq!(
+            http,
+            "^http://([a-z0-9_-]+\\.)+example\\.com(:(80|443))?(/|$)"
+        );
         let [connect, http] = rule("dev.test:8080").filters();
         assert_eq!(connect, "^dev\\.test:(8080)$");
         assert_eq!(http, "^http://dev\\.test:(8080)(/|$)");
@@ -419,7 +434,10 @@ mod tests {
             parse_target("https://u:p@example.com:8443/"),
             Some(("example.com".into(), 8443))
         );
-        assert_eq!(parse_target("localhost:3000"), Some(("localhost".into(), 3000)));
+        assert_eq!(
+            parse_target("localhost:3000"),
+            Some(("localhost".into(), 3000))
+        );
         assert_eq!(parse_target("*.github.com"), None);
         assert_eq!(parse_target("bad host"), None);
     }

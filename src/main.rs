@@ -13,8 +13,8 @@
 mod agents;
 mod cmd;
 mod config;
-mod egress;
 mod dispatch;
+mod egress;
 mod env_policy;
 mod error;
 mod exec;

@@ -306,7 +306,9 @@ fn check_guest(
     }
     if egress_on {
         if missing_tools.is_empty() {
-            r.ok(format!("VM `{vm}` has what egress needs (bubblewrap, socat, tinyproxy)"));
+            r.ok(format!(
+                "VM `{vm}` has what egress needs (bubblewrap, socat, tinyproxy)"
+            ));
         } else {
             r.fail(
                 format!(

@@ -61,9 +61,10 @@ pub fn run(args: &[OsString]) -> Result<Exit> {
             }
         }
     }
-    let through_ssh = plan.door.as_ref().and_then(|door| {
-        shown.ssh_argv(door, &plan.guest_shell, std::io::stdout().is_terminal())
-    });
+    let through_ssh = plan
+        .door
+        .as_ref()
+        .and_then(|door| shown.ssh_argv(door, &plan.guest_shell, std::io::stdout().is_terminal()));
     let mut line: Vec<String> = plan
         .limactl_env
         .iter()

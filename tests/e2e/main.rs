@@ -7,6 +7,7 @@ mod world;
 
 mod bypass;
 mod door;
+mod egress;
 mod everyday;
 mod explain;
 mod hardening;
