@@ -49,7 +49,11 @@ uid=$(id -u)
 # Mount points must be real directories: bubblewrap cannot mount on a symbolic link.
 home=$(realpath -e -- "$HOME") || fail "egress: cannot resolve the home directory $HOME"
 
-run=$(mktemp -d /tmp/shimctl-egress.XXXXXXXX) || fail "egress: cannot make a private directory in the VM's /tmp"
+# The proxy's files go where no share can reach: the user's runtime directory (a tmpfs that
+# the sandbox sees empty), else /tmp (the sandbox has its own).
+base=/tmp
+[ -d "/run/user/$uid" ] && [ -w "/run/user/$uid" ] && base=/run/user/$uid
+run=$(mktemp -d "$base/shimctl-egress.XXXXXXXX") || fail "egress: cannot make a private directory in $base in VM \`$vm\`"
 mkdir "$run/sandbox"
 pids=()
 cleanup() {

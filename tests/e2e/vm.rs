@@ -64,6 +64,10 @@ fn template_is_yaml_with_the_pieces_we_promise() {
         "claude.ai/install.sh",
         "@openai/codex",
         "opencode-ai",
+        "bubblewrap",
+        "socat",
+        "tinyproxy-bin",
+        "shimctl-bwrap",
     ] {
         assert!(scripts.contains(piece), "provisioning installs {piece}");
     }
@@ -637,4 +641,48 @@ fn an_interrupted_share_changes_nothing_and_restarts_the_vm() {
             before
         );
     }
+}
+
+#[test]
+fn template_scripts_pass_shellcheck() {
+    let docs = YamlLoader::load_from_str(TEMPLATE).unwrap();
+    for step in docs[0]["provision"].as_vec().unwrap() {
+        let script = step["script"].as_str().unwrap();
+        let mut child = std::process::Command::new("shellcheck")
+            .args(["-s", "bash", "-"])
+            .stdin(std::process::Stdio::piped())
+            .stdout(std::process::Stdio::piped())
+            .spawn()
+            .expect("shellcheck is installed (.ci/run installs it)");
+        use std::io::Write;
+        child
+            .stdin
+            .take()
+            .unwrap()
+            .write_all(script.as_bytes())
+            .unwrap();
+        let out = child.wait_with_output().unwrap();
+        assert!(out.status.success(), "{script}\n{}", stdout(&out));
+    }
+}
+
+#[test]
+fn vm_provision_runs_the_templates_egress_step_as_root_in_the_vm() {
+    let w = World::new();
+    let out = w.shimctl().args(["vm", "provision"]).output().unwrap();
+    let call = w.last_shell_call();
+    assert_eq!(
+        call[..7],
+        ["shell", "--workdir", "/", "sandbox", "sudo", "bash", "-c"],
+        "{call:?}"
+    );
+    let script = &call[7];
+    assert!(script.starts_with("set -eu -o pipefail\n"), "{script}");
+    assert!(
+        TEMPLATE.contains(&script.replace('\n', "\n    ")),
+        "the same lines as the template's step"
+    );
+    // The test guest's user may not sudo: the failure is limactl's, said as such.
+    assert_eq!(out.status.code(), Some(125), "{}", stderr(&out));
+    assert!(stderr(&out).contains("limactl"), "{}", stderr(&out));
 }
