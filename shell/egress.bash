@@ -38,9 +38,11 @@ while [ $# -gt 0 ]; do
 done
 [ $# -gt 0 ] || fail "egress launcher: no command"
 
-for tool in bwrap socat tinyproxy perl; do
-  command -v "$tool" >/dev/null 2>&1 ||
+for tool in bwrap socat tinyproxy perl setsid setpriv; do
+  found=$(command -v "$tool") || found=""
+  if [ ! -f "$found" ] || [ ! -x "$found" ]; then
     fail "egress needs $tool in VM \`$vm\` (bubblewrap, socat, tinyproxy, perl); install them: shimctl vm provision"
+  fi
 done
 if [ -z "${HOME-}" ] || [ ! -d "$HOME" ] || [ "$HOME" = / ]; then
   fail "egress: the guest user has no home directory (HOME=${HOME-})"

@@ -100,6 +100,10 @@ struct Escape {
 /// A world whose config allows ALLOW (plus `extra`), an `escape` agent, and the escape
 /// agent's run in the test namespace.
 fn escape_run(extra: &str) -> Escape {
+    escape_run_with(extra, &[])
+}
+
+fn escape_run_with(extra: &str, env: &[(&str, &str)]) -> Escape {
     let w = World::builder()
         .config(&format!(
             "[egress]\n{ALLOW}\n{extra}\n[agents.escape]\nfull_auto = false\n"
@@ -178,6 +182,7 @@ fn escape_run(extra: &str) -> Escape {
         .arg(format!("{}:/usr/bin:/bin", w.guest_bin.display()))
         .arg("--")
         .args(guest_command)
+        .envs(env.iter().copied())
         .output()
         .unwrap();
     let text = stdout(&out);
@@ -393,5 +398,27 @@ fn a_bad_rule_names_its_line() {
             "`allow`",
             "`https://github.com` is not a host rule",
         ],
+    );
+}
+
+#[test]
+fn without_bubblewrap_the_agent_does_not_start() {
+    if !can_run() {
+        return;
+    }
+    let e = escape_run_with("", &[("HIDE_BWRAP", "1")]);
+    assert!(
+        e.stdout.contains("guest-exit 125"),
+        "{}{}",
+        e.stdout,
+        e.stderr
+    );
+    assert!(e.results.is_empty(), "the agent ran: {}", e.stdout);
+    assert!(
+        e.stderr.contains(
+            "shimctl: egress needs bwrap in VM `sandbox` (bubblewrap, socat, tinyproxy, perl); install them: shimctl vm provision"
+        ),
+        "{}",
+        e.stderr
     );
 }

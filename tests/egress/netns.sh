@@ -25,6 +25,8 @@ if [ -d /etc/sudoers.d ]; then
   mount --bind "$dir/sudoers.d" /etc/sudoers.d
 fi
 mount -t tmpfs tmpfs /run
+# A VM without bubblewrap (made before egress): the start must fail, not run unfiltered.
+if [ -n "${HIDE_BWRAP-}" ]; then mount --bind /dev/null /usr/bin/bwrap; fi
 mkdir -p "/run/user/$uid"
 chown "$uid:$gid" "/run/user/$uid"
 chmod 700 "/run/user/$uid"
