@@ -60,11 +60,14 @@ fn world_with(dir: &Path, agent: &str) -> World {
         _ => dir.join("node_modules/.bin").join(agent),
     };
     // Offline in the guest: an empty network namespace of the guest user's own
-    // (`unshare -rn`, which makes it root there, hence IS_SANDBOX for claude).
+    // (`unshare -rn`, which makes it root there, hence IS_SANDBOX for claude). With egress
+    // on, the sandbox is that already (only loopback, and a proxy to the agent's own hosts)
+    // and refuses new user namespaces.
     let _ = std::fs::remove_file(w.guest_bin.join(agent));
+    let offline = if egress_mode() { "" } else { "unshare -rn " };
     w.write_exec(
         &w.guest_bin.join(agent),
-        &format!("#!/bin/sh\nexec unshare -rn {} \"$@\"\n", program.display()),
+        &format!("#!/bin/sh\nexec {offline}{} \"$@\"\n", program.display()),
     );
     symlink(
         &dir.join("node_modules/.bin/node"),

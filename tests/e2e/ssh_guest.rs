@@ -3,6 +3,7 @@
 //! environment; and the stand-in's fidelity to Lima where the two could differ.
 
 use std::io::Write;
+use std::os::unix::fs::OpenOptionsExt;
 use std::path::Path;
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
@@ -162,7 +163,15 @@ fn ctrl_c_in_an_interactive_session_ends_the_agent() {
         );
         std::thread::sleep(Duration::from_millis(50));
     }
-    std::thread::sleep(Duration::from_millis(300));
+    // And once ssh has put the terminal in raw mode (a mux client does that only when its
+    // session is confirmed, which may come after the remote command started).
+    while !terminal_is_raw(child.id()) {
+        assert!(
+            started.elapsed() < Duration::from_secs(30),
+            "ssh never put the terminal in raw mode"
+        );
+        std::thread::sleep(Duration::from_millis(20));
+    }
     child.stdin.as_mut().unwrap().write_all(b"\x03").unwrap();
     let out = child.wait_with_output().unwrap();
     assert!(
@@ -170,6 +179,44 @@ fn ctrl_c_in_an_interactive_session_ends_the_agent() {
         "Ctrl-C did not end it"
     );
     assert_eq!(out.status.code(), Some(255), "{}", stderr(&out));
+}
+
+/// Whether the terminal that `script` (pid `script`) made for its command is in raw mode
+/// (no ICANON): found through the standard input of the command, `script`'s child.
+fn terminal_is_raw(script: u32) -> bool {
+    let Ok(entries) = std::fs::read_dir("/proc") else {
+        return false;
+    };
+    for e in entries.flatten() {
+        let Ok(stat) = std::fs::read_to_string(e.path().join("stat")) else {
+            continue;
+        };
+        // pid (comm) state ppid ...: comm may hold spaces, so split after the last ')'.
+        let ppid = stat
+            .rsplit_once(')')
+            .and_then(|(_, rest)| rest.split_whitespace().nth(1))
+            .and_then(|p| p.parse::<u32>().ok());
+        if ppid != Some(script) {
+            continue;
+        }
+        let Ok(tty) = std::fs::read_link(e.path().join("fd/0")) else {
+            continue;
+        };
+        let Ok(file) = std::fs::OpenOptions::new()
+            .read(true)
+            .write(true)
+            .custom_flags(libc::O_NOCTTY)
+            .open(&tty)
+        else {
+            continue;
+        };
+        // SAFETY: a zeroed termios is a valid out-parameter; the fd is open.
+        let mut t: libc::termios = unsafe { std::mem::zeroed() };
+        if unsafe { libc::tcgetattr(std::os::fd::AsRawFd::as_raw_fd(&file), &mut t) } == 0 {
+            return t.c_lflag & libc::ICANON == 0;
+        }
+    }
+    false
 }
 
 /// Whether some process's argv starts with `prefix` (NUL-separated, as in /proc).
