@@ -166,7 +166,12 @@ FilterCaseSensitive No
 FilterDefaultDeny Yes
 DisableViaHeader Yes
 EOF
-  helper tinyproxy -d -c "$run/tinyproxy.conf" >/dev/null 2>&1 &
+  # The proxy parses what the agent sends, outside the sandbox (tinyproxy 1.11.1 had a
+  # use-after-free reachable that way, CVE-2023-49606): it gets the network but no new
+  # privileges (no sudo), a read-only system and only its own directory to write.
+  helper bwrap --die-with-parent --unshare-user --disable-userns --unshare-pid --unshare-ipc \
+    --ro-bind / / --dev /dev --proc /proc --tmpfs /tmp --bind "$run" "$run" \
+    -- tinyproxy -d -c "$run/tinyproxy.conf" >/dev/null 2>&1 &
   proxy_pid=$!
   local i
   for ((i = 0; i < 500; i++)); do
@@ -199,6 +204,7 @@ say_refusals() {
     case $line in *'Proxying refused on filtered url "'*) ;; *) continue ;; esac
     target=${line#*filtered url \"}
     target=${target%\"*}
+    target=${target//[^[:graph:]]/?}
     case $target in
     http://*) target=${target#http://}; target=${target%%/*}; [ "${target#*:}" != "$target" ] || target=$target:80 ;;
     esac
