@@ -57,6 +57,11 @@ base=/tmp
 [ -d "/run/user/$uid" ] && [ -w "/run/user/$uid" ] && base=/run/user/$uid
 run=$(mktemp -d "$base/shimctl-egress.XXXXXXXX") || fail "egress: cannot make a private directory in $base in VM \`$vm\`"
 mkdir "$run/sandbox"
+# Waiting in steps of a few milliseconds without starting a process for each: read with a
+# time limit from a FIFO nobody writes.
+mkfifo "$run/tick"
+exec 9<>"$run/tick"
+nap() { read -r -t 0.003 -u 9 _ || :; }
 pids=()
 cleanup() {
   if [ ${#pids[@]} -gt 0 ]; then
@@ -141,7 +146,7 @@ done
 # The helpers run in a session of their own, so the terminal's Ctrl-C (meant for the
 # agent) does not stop them, and die with this shell even when it is killed outright.
 helper() {
-  exec setsid setpriv --pdeathsig TERM -- "$@"
+  exec setsid setpriv --pdeathsig TERM -- "$@" 9<&-
 }
 
 # The proxy: tinyproxy on a free loopback port of the guest, which only the socket below
@@ -174,10 +179,10 @@ EOF
     -- tinyproxy -d -c "$run/tinyproxy.conf" >/dev/null 2>&1 &
   proxy_pid=$!
   local i
-  for ((i = 0; i < 500; i++)); do
+  for ((i = 0; i < 1500; i++)); do
     kill -0 "$proxy_pid" 2>/dev/null || return 1
     (: <>"/dev/tcp/127.0.0.1/$port") 2>/dev/null && return 0
-    sleep 0.01
+    nap
   done
   kill "$proxy_pid" 2>/dev/null
   return 1
@@ -224,9 +229,9 @@ pids+=($!)
 say_refusals <"$run/refusals" &
 pids+=($!)
 
-for ((i = 0; i < 500; i++)); do
+for ((i = 0; i < 1500; i++)); do
   [ -S "$run/sandbox/proxy.sock" ] && break
-  sleep 0.01
+  nap
 done
 [ -S "$run/sandbox/proxy.sock" ] || { cleanup; fail "egress: the proxy's socket (socat) did not appear in VM \`$vm\`"; }
 
@@ -235,10 +240,12 @@ done
 # shellcheck disable=SC2016 # run by the sandbox's bash
 inner='
 socat TCP-LISTEN:3128,bind=127.0.0.1,fork,reuseaddr UNIX-CONNECT:/tmp/.shimctl-egress/proxy.sock 2>/dev/null &
-for ((i = 0; i < 500; i++)); do
+mkfifo /tmp/.shimctl-tick && exec 9<>/tmp/.shimctl-tick && rm /tmp/.shimctl-tick
+for ((i = 0; i < 1500; i++)); do
   grep -q "^ *[0-9]*: 0100007F:0C38 00000000:0000 0A" /proc/net/tcp && break
-  sleep 0.01
+  read -r -t 0.003 -u 9 _
 done
+exec 9<&-
 PATH=$SHIMCTL_AGENT_PATH
 unset SHIMCTL_AGENT_PATH
 exec /usr/bin/perl -e "$SHIMCTL_WAITER" -- "$@"
@@ -289,7 +296,7 @@ SHIMCTL_AGENT_PATH=$agent_path SHIMCTL_WAITER=$waiter bwrap \
   --setenv NO_PROXY localhost,127.0.0.1,::1 \
   --setenv no_proxy localhost,127.0.0.1,::1 \
   --setenv NODE_USE_ENV_PROXY 1 \
-  -- /bin/bash -c "$inner" shimctl-sandbox "$@"
+  -- /bin/bash -c "$inner" shimctl-sandbox "$@" 9<&-
 bwrap_status=$?
 
 report=""
