@@ -47,7 +47,7 @@ done
 if [ -z "${HOME-}" ] || [ ! -d "$HOME" ] || [ "$HOME" = / ]; then
   fail "egress: the guest user has no home directory (HOME=${HOME-})"
 fi
-uid=$(id -u)
+uid=$UID
 # Mount points must be real directories: bubblewrap cannot mount on a symbolic link.
 home=$(realpath -e -- "$HOME") || fail "egress: cannot resolve the home directory $HOME"
 
@@ -64,10 +64,9 @@ exec 9<>"$run/tick"
 nap() { read -r -t 0.003 -u 9 _ || :; }
 pids=()
 cleanup() {
-  if [ ${#pids[@]} -gt 0 ]; then
-    kill "${pids[@]}" 2>/dev/null
-    wait "${pids[@]}" 2>/dev/null
-  fi
+  # Not waited for: each also dies with this shell (pdeathsig), and the agent's exit
+  # status should not wait for the proxy's shutdown.
+  [ ${#pids[@]} -eq 0 ] || kill "${pids[@]}" 2>/dev/null
   rm -rf -- "$run"
 }
 

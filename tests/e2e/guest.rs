@@ -203,7 +203,8 @@ impl Sshd {
     }
 }
 
-/// The `ssh.sock` files below `dir`, `depth` levels deep at most.
+/// The ControlMaster sockets below `dir` (Lima's `ssh.sock`, the door's
+/// `shimctl-door.sock`), `depth` levels deep at most.
 fn sockets(dir: &Path, depth: u32) -> Vec<PathBuf> {
     let mut found = Vec::new();
     let Ok(entries) = std::fs::read_dir(dir) else {
@@ -216,7 +217,7 @@ fn sockets(dir: &Path, depth: u32) -> Vec<PathBuf> {
         };
         if kind.is_dir() && depth > 0 {
             found.extend(sockets(&path, depth - 1));
-        } else if entry.file_name() == "ssh.sock" {
+        } else if entry.file_name().to_string_lossy().ends_with(".sock") {
             found.push(path);
         }
     }
