@@ -422,3 +422,105 @@ fn without_bubblewrap_the_agent_does_not_start() {
         e.stderr
     );
 }
+
+/// Every process below `pid` (children through /proc's parent links).
+fn descendants(pid: u32) -> Vec<u32> {
+    let mut parents: Vec<(u32, u32)> = Vec::new();
+    for e in std::fs::read_dir("/proc").unwrap().flatten() {
+        let Ok(p) = e.file_name().to_string_lossy().parse::<u32>() else {
+            continue;
+        };
+        let Ok(stat) = std::fs::read_to_string(e.path().join("stat")) else {
+            continue;
+        };
+        if let Some(ppid) = stat
+            .rsplit_once(')')
+            .and_then(|(_, rest)| rest.split_whitespace().nth(1))
+            .and_then(|p| p.parse::<u32>().ok())
+        {
+            parents.push((p, ppid));
+        }
+    }
+    let mut found = vec![pid];
+    let mut i = 0;
+    while i < found.len() {
+        let parent = found[i];
+        found.extend(
+            parents
+                .iter()
+                .filter(|(_, pp)| *pp == parent)
+                .map(|(p, _)| *p),
+        );
+        i += 1;
+    }
+    found.remove(0);
+    found
+}
+
+/// Alive and not a zombie.
+fn running(pid: u32) -> bool {
+    std::fs::read_to_string(format!("/proc/{pid}/stat")).is_ok_and(|s| {
+        s.rsplit_once(')')
+            .and_then(|(_, rest)| rest.split_whitespace().next())
+            .is_some_and(|state| state != "Z")
+    })
+}
+
+#[test]
+fn a_killed_launcher_leaves_no_proxy_and_no_agent_behind() {
+    let w = World::builder()
+        .config("[egress]\n[agents.sleeper]\ncommand = \"sleep\"\nfull_auto = false\n")
+        .build();
+    symlink(Path::new(SHIMCTL), &w.shims.join("sleeper"));
+    let mut child = w
+        .shim("sleeper")
+        .arg("300")
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    // The launcher of this world: its command line names this world's share.
+    let home = w.root.display().to_string();
+    let started = std::time::Instant::now();
+    let (launcher, below) = loop {
+        let found = std::fs::read_dir("/proc").unwrap().flatten().find_map(|e| {
+            let cmdline = std::fs::read(e.path().join("cmdline")).ok()?;
+            let words: Vec<&[u8]> = cmdline.split(|&b| b == 0).collect();
+            let is_launcher = words.get(3) == Some(&b"shimctl-egress".as_slice())
+                && words.iter().any(|w| w.starts_with(home.as_bytes()));
+            let pid = e.file_name().to_string_lossy().parse::<u32>().ok()?;
+            is_launcher.then_some(pid)
+        });
+        if let Some(pid) = found {
+            let below = descendants(pid);
+            // Up: the proxy's bubblewrap, socat, tail, the reader, the agent's sandbox.
+            let names: Vec<String> = below
+                .iter()
+                .filter_map(|p| std::fs::read_to_string(format!("/proc/{p}/comm")).ok())
+                .collect();
+            if names.iter().any(|n| n.trim() == "sleep") {
+                break (pid, below);
+            }
+        }
+        assert!(
+            started.elapsed() < std::time::Duration::from_secs(30),
+            "the sandboxed agent never started"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    };
+    assert!(below.len() >= 5, "{below:?}");
+    // SAFETY: a plain kill(2) of a process this test's world started.
+    unsafe { libc::kill(launcher as i32, libc::SIGKILL) };
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    while below.iter().any(|p| running(*p)) {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "left running after the launcher died: {:?}",
+            below.iter().filter(|p| running(**p)).collect::<Vec<_>>()
+        );
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+    // ssh reports the remote side's death as Lima does.
+    let status = child.wait().unwrap();
+    assert_eq!(status.code(), Some(255));
+}
