@@ -62,13 +62,68 @@ mkdir "$run/sandbox"
 mkfifo "$run/tick"
 exec 9<>"$run/tick"
 nap() { read -r -t 0.003 -u 9 _ || :; }
-pids=()
+pids=() proxy_pid=""
 cleanup() {
   # Not waited for: each also dies with this shell (pdeathsig), and the agent's exit
   # status should not wait for the proxy's shutdown.
-  [ ${#pids[@]} -eq 0 ] || kill "${pids[@]}" 2>/dev/null
+  kill "${pids[@]}" ${proxy_pid:+"$proxy_pid"} 2>/dev/null
+  pids=() proxy_pid=""
   rm -rf -- "$run"
 }
+trap cleanup EXIT
+trap 'exit 129' HUP
+trap 'exit 143' TERM
+
+# The helpers run in a session of their own, so the terminal's Ctrl-C (meant for the
+# agent) does not stop them, and die with this shell even when it is killed outright.
+helper() {
+  exec setsid setpriv --pdeathsig TERM -- "$@" 9<&-
+}
+
+# The proxy: tinyproxy on a free loopback port of the guest, which only the socket below
+# leads to. Its filter holds one anchored extended regex per line (written by the shim:
+# `host:port` for CONNECT, `http://host[:port]/` for plain HTTP).
+printf '%s\n' "${filters[@]}" >"$run/filter"
+: >"$run/log"
+launch_proxy() {
+  port=$((20000 + RANDOM % 40000))
+  cat >"$run/tinyproxy.conf" <<EOF
+Port $port
+Listen 127.0.0.1
+Timeout 600
+MaxClients 200
+LogFile "$run/log"
+LogLevel Notice
+Allow 127.0.0.1
+Filter "$run/filter"
+FilterType ere
+FilterURLs On
+FilterCaseSensitive No
+FilterDefaultDeny Yes
+DisableViaHeader Yes
+EOF
+  # The proxy parses what the agent sends, outside the sandbox (tinyproxy 1.11.1 had a
+  # use-after-free reachable that way, CVE-2023-49606): it gets the network but no new
+  # privileges (no sudo), a read-only system and only its own directory to write.
+  helper bwrap --die-with-parent --unshare-user --disable-userns --unshare-pid --unshare-ipc \
+    --ro-bind / / --dev /dev --proc /proc --tmpfs /tmp --bind "$run" "$run" \
+    -- tinyproxy -d -c "$run/tinyproxy.conf" >/dev/null 2>&1 &
+  proxy_pid=$!
+}
+# Ready when its port answers; it fails when the port was taken.
+proxy_ready() {
+  local i
+  for ((i = 0; i < 1500; i++)); do
+    kill -0 "$proxy_pid" 2>/dev/null || return 1
+    (: <>"/dev/tcp/127.0.0.1/$port") 2>/dev/null && return 0
+    nap
+  done
+  kill "$proxy_pid" 2>/dev/null
+  return 1
+}
+# Started now, checked below: it boots while the sandbox is prepared.
+launch_proxy
+
 
 # What runs before the sandbox (sshd, the login shell, the user manager) must not be
 # changeable from inside it. A missing file is created first, so it can be mounted
@@ -142,59 +197,12 @@ for share in "${shares[@]}"; do
   real=$(realpath -e -- "$share" 2>/dev/null) && [ -d "$real" ] && share_binds+=(--bind "$real" "$real")
 done
 
-# The helpers run in a session of their own, so the terminal's Ctrl-C (meant for the
-# agent) does not stop them, and die with this shell even when it is killed outright.
-helper() {
-  exec setsid setpriv --pdeathsig TERM -- "$@" 9<&-
-}
-
-# The proxy: tinyproxy on a free loopback port of the guest, which only the socket below
-# leads to. Its filter holds one anchored extended regex per line (written by the shim:
-# `host:port` for CONNECT, `http://host[:port]/` for plain HTTP).
-printf '%s\n' "${filters[@]}" >"$run/filter"
-: >"$run/log"
-start_proxy() {
-  local port=$1
-  cat >"$run/tinyproxy.conf" <<EOF
-Port $port
-Listen 127.0.0.1
-Timeout 600
-MaxClients 200
-LogFile "$run/log"
-LogLevel Notice
-Allow 127.0.0.1
-Filter "$run/filter"
-FilterType ere
-FilterURLs On
-FilterCaseSensitive No
-FilterDefaultDeny Yes
-DisableViaHeader Yes
-EOF
-  # The proxy parses what the agent sends, outside the sandbox (tinyproxy 1.11.1 had a
-  # use-after-free reachable that way, CVE-2023-49606): it gets the network but no new
-  # privileges (no sudo), a read-only system and only its own directory to write.
-  helper bwrap --die-with-parent --unshare-user --disable-userns --unshare-pid --unshare-ipc \
-    --ro-bind / / --dev /dev --proc /proc --tmpfs /tmp --bind "$run" "$run" \
-    -- tinyproxy -d -c "$run/tinyproxy.conf" >/dev/null 2>&1 &
-  proxy_pid=$!
-  local i
-  for ((i = 0; i < 1500; i++)); do
-    kill -0 "$proxy_pid" 2>/dev/null || return 1
-    (: <>"/dev/tcp/127.0.0.1/$port") 2>/dev/null && return 0
-    nap
-  done
-  kill "$proxy_pid" 2>/dev/null
-  return 1
-}
-trap 'cleanup; exit 129' HUP
-trap 'cleanup; exit 143' TERM
 started=""
 for ((try = 0; try < 10; try++)); do
-  port=$((20000 + RANDOM % 40000))
-  if start_proxy "$port"; then started=1; break; fi
+  if proxy_ready; then started=1; break; fi
+  launch_proxy
 done
-[ -n "$started" ] || { cleanup; fail "egress: the proxy (tinyproxy) did not start in VM \`$vm\`; see: tinyproxy -d -c /dev/null"; }
-pids+=("$proxy_pid")
+[ -n "$started" ] || fail "egress: the proxy (tinyproxy) did not start in VM \`$vm\`; see: tinyproxy -d -c /dev/null"
 
 helper socat "UNIX-LISTEN:$run/sandbox/proxy.sock,fork,mode=600" "TCP:127.0.0.1:$port" 2>/dev/null &
 pids+=($!)
@@ -232,7 +240,7 @@ for ((i = 0; i < 1500; i++)); do
   [ -S "$run/sandbox/proxy.sock" ] && break
   nap
 done
-[ -S "$run/sandbox/proxy.sock" ] || { cleanup; fail "egress: the proxy's socket (socat) did not appear in VM \`$vm\`"; }
+[ -S "$run/sandbox/proxy.sock" ] || fail "egress: the proxy's socket (socat) did not appear in VM \`$vm\`"
 
 # Inside: the loopback proxy, then the waiter, which runs the agent and writes how it
 # ended (a signal cannot cross bubblewrap, which turns it into 128+N).

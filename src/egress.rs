@@ -235,8 +235,9 @@ impl Policy {
         let mut filters: Vec<String> = self.rules.iter().flat_map(|(r, _)| r.filters()).collect();
         filters.dedup();
         if filters.is_empty() {
-            // tinyproxy reads an empty filter file as no filter at all; this never matches.
-            filters.push("^$".into());
+            // tinyproxy reads an empty filter file as no filter at all. This line matches
+            // nothing it filters: a CONNECT target has a `:port`, a URL its `http://`.
+            filters.push("^shimctl-allows-nothing$".into());
         }
         for f in filters {
             words.extend(["--filter".into(), f.into()]);
