@@ -430,6 +430,23 @@ full_auto_env = { PI_AUTO = "1" }
     }
 
     #[test]
+    fn egress_tables_parse_and_bad_rules_name_their_line() {
+        let c = parse(
+            "[egress]\nallow = [\"github.com\", \"*.npmjs.org\"]\ndefaults = false\n[agents.claude.egress]\nallow = [\"localhost:3000\"]\ncontainer_socket = true\n",
+        )
+        .unwrap();
+        let global = c.egress.unwrap();
+        assert_eq!(global.allow.len(), 2);
+        assert_eq!(global.defaults, Some(false));
+        let claude = c.agents.values().next().unwrap().egress.as_ref().unwrap();
+        assert_eq!(claude.container_socket, Some(true));
+        let e = parse("[egress]\nallow = [\"ok.example\",\n  \"bad/path\"]\n").unwrap_err();
+        assert!(e.contains("`bad/path` is not a host rule"), "{e}");
+        let e = parse("[egress]\nalow = []\n").unwrap_err();
+        assert!(e.contains("line 2") && e.contains("alow"), "{e}");
+    }
+
+    #[test]
     fn new_agent_from_config() {
         let loaded = Loaded {
             config: parse("[agents.pi]\n").unwrap(),
