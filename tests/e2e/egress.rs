@@ -109,31 +109,10 @@ fn escape_run_with(extra: &str, env: &[(&str, &str)]) -> Escape {
             "[egress]\n{ALLOW}\n{extra}\n[agents.escape]\nfull_auto = false\n"
         ))
         .build();
-    let user = &guest_user().0;
     symlink(Path::new(SHIMCTL), &w.shims.join("escape"));
     std::fs::copy(
         Path::new(EGRESS_DIR).join("escape-agent"),
         w.guest_bin.join("escape"),
-    )
-    .unwrap();
-    // The servers' certificate, trusted by the agent's curl.
-    let certs = w.root.join("egress");
-    std::fs::create_dir_all(&certs).unwrap();
-    run(Command::new("openssl")
-        .args(["req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1"])
-        .args(["-subj", "/CN=allowed.test"])
-        .args([
-            "-addext",
-            "subjectAltName=DNS:allowed.test,DNS:a.wild.test,DNS:wild.test,DNS:denied.test,DNS:allowed.test.denied.test",
-        ])
-        .arg("-keyout")
-        .arg(certs.join("key.pem"))
-        .arg("-out")
-        .arg(certs.join("cert.pem")));
-    std::fs::copy(certs.join("cert.pem"), w.guest_bin.join("cert.pem")).unwrap();
-    std::fs::write(
-        certs.join("hosts"),
-        "127.0.0.1 localhost allowed.test denied.test wild.test a.wild.test allowed.test.denied.test\n192.168.5.2 host.lima.internal\n",
     )
     .unwrap();
     // The guest user's own start-up files, which it could change without the sandbox.
@@ -147,59 +126,119 @@ fn escape_run_with(extra: &str, env: &[(&str, &str)]) -> Escape {
         std::fs::create_dir_all(path.parent().unwrap()).unwrap();
         std::fs::write(path, text).unwrap();
     }
-    std::fs::write(w.guest_home.join("record-only"), "").unwrap();
-    for dir in [&w.guest_home, &w.root.join("home/Projects")] {
-        run(Command::new("chown").arg("-R").arg(user).arg(dir));
-    }
-
-    // The shim's real guest command, recorded by the stand-in.
-    let out = w.shim("escape").output().unwrap();
-    assert!(out.status.success(), "{}", stderr(&out));
-    let call = w.last_shell_call();
-    let at = call
-        .windows(2)
-        .position(|p| p[0] == "sandbox" && p[1] == "/bin/bash")
-        .expect("the guest command starts with the egress launcher");
-    let guest_command = &call[at + 1..];
-    std::fs::remove_file(w.guest_home.join("record-only")).unwrap();
-
-    let out = Command::new("timeout")
-        // Its own PID namespace too: whatever is left when netns.sh ends is killed with it.
-        .args([
-            "150",
-            "unshare",
-            "--net",
-            "--mount",
-            "--pid",
-            "--mount-proc",
-            "--fork",
-        ])
-        .arg(Path::new(EGRESS_DIR).join("netns.sh"))
-        .arg(&certs)
-        .arg(user)
-        .arg(&w.project)
-        .arg(&w.guest_home)
-        .arg(format!("{}:/usr/bin:/bin", w.guest_bin.display()))
-        .arg("--")
-        .args(guest_command)
-        .envs(env.iter().copied())
-        .output()
-        .unwrap();
+    let net = TestNet::new(&w);
+    let guest_command = net.recorded_command(&w, w.shim("escape"));
+    let out = net.replay(&w, &guest_command, env, &[]);
     let text = stdout(&out);
-    assert!(out.status.success(), "{text}{}", stderr(&out));
     let results = text
         .lines()
         .filter_map(|l| l.strip_prefix("check "))
         .filter_map(|l| l.split_once(' '))
         .map(|(k, v)| (k.to_string(), v.to_string()))
         .collect();
-    let udp = std::fs::read_to_string(certs.join("udp.log")).unwrap();
-    assert_eq!(udp, "", "a datagram left the sandbox");
     Escape {
         world: w,
         results,
         stdout: text,
         stderr: stderr(&out),
+    }
+}
+
+/// The test's stand-ins for the internet and the VM's host (tests/egress/servers.py),
+/// reached through names in the namespace's own /etc/hosts.
+struct TestNet {
+    dir: std::path::PathBuf,
+}
+
+impl TestNet {
+    fn new(w: &World) -> TestNet {
+        let dir = w.root.join("egress");
+        std::fs::create_dir_all(&dir).unwrap();
+        // The servers' certificate, trusted by the agent's curl.
+        run(Command::new("openssl")
+            .args(["req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1"])
+            .args(["-subj", "/CN=allowed.test"])
+            .args([
+                "-addext",
+                "subjectAltName=DNS:allowed.test,DNS:a.wild.test,DNS:wild.test,DNS:denied.test,DNS:allowed.test.denied.test",
+            ])
+            .arg("-keyout")
+            .arg(dir.join("key.pem"))
+            .arg("-out")
+            .arg(dir.join("cert.pem")));
+        std::fs::copy(dir.join("cert.pem"), w.guest_bin.join("cert.pem")).unwrap();
+        std::fs::write(
+            dir.join("hosts"),
+            "127.0.0.1 localhost allowed.test denied.test wild.test a.wild.test allowed.test.denied.test\n192.168.5.2 host.lima.internal\n",
+        )
+        .unwrap();
+        TestNet { dir }
+    }
+
+    /// The shim's real guest command for `shim` (an agent run), recorded by the stand-in
+    /// while the guest side only exits (`record-only` in the guest home).
+    fn recorded_command(&self, w: &World, mut shim: Command) -> Vec<String> {
+        let user = &guest_user().0;
+        std::fs::write(w.guest_home.join("record-only"), "").unwrap();
+        for dir in [&w.guest_home, &w.root.join("home/Projects")] {
+            run(Command::new("chown").arg("-R").arg(user).arg(dir));
+        }
+        let out = shim.output().unwrap();
+        assert!(out.status.success(), "{}", stderr(&out));
+        std::fs::remove_file(w.guest_home.join("record-only")).unwrap();
+        let call = w.last_shell_call();
+        let at = call
+            .windows(2)
+            .position(|p| p[0] == "sandbox" && p[1] == "/bin/bash")
+            .expect("the guest command starts with the egress launcher");
+        call[at + 1..].to_vec()
+    }
+
+    /// Runs `guest_command` as the guest user in the project, inside the test's network,
+    /// mount and PID namespace, with `guest_env` as the variables Lima would forward.
+    fn replay(
+        &self,
+        w: &World,
+        guest_command: &[String],
+        env: &[(&str, &str)],
+        guest_env: &[(&str, &str)],
+    ) -> std::process::Output {
+        let lines: String = guest_env
+            .iter()
+            .map(|(k, v)| format!("{k}={v}\n"))
+            .collect();
+        std::fs::write(self.dir.join("guest-env"), lines).unwrap();
+        let out = Command::new("timeout")
+            // Its own PID namespace too: whatever is left when netns.sh ends dies with it.
+            .args([
+                "150",
+                "unshare",
+                "--net",
+                "--mount",
+                "--pid",
+                "--mount-proc",
+                "--fork",
+            ])
+            .arg(Path::new(EGRESS_DIR).join("netns.sh"))
+            .arg(&self.dir)
+            .arg(&guest_user().0)
+            .arg(&w.project)
+            .arg(&w.guest_home)
+            .arg(format!("{}:/usr/bin:/bin", w.guest_bin.display()))
+            .arg("--")
+            .args(guest_command)
+            .envs(env.iter().copied())
+            .output()
+            .unwrap();
+        assert!(out.status.success(), "{}{}", stdout(&out), stderr(&out));
+        let udp = std::fs::read_to_string(self.dir.join("udp.log")).unwrap();
+        assert_eq!(udp, "", "a datagram left the sandbox");
+        out
+    }
+
+    /// The requests the servers received: `METHOD host path` per line.
+    fn requests(&self) -> String {
+        std::fs::read_to_string(self.dir.join("requests.log")).unwrap_or_default()
     }
 }
 
@@ -523,4 +562,86 @@ fn a_killed_launcher_leaves_no_proxy_and_no_agent_behind() {
     // ssh reports the remote side's death as Lima does.
     let status = child.wait().unwrap();
     assert_eq!(status.code(), Some(255));
+}
+
+/// The real CLIs, inside the sandbox, send their requests through the proxy (an agent
+/// that ignored the proxy variables would find no network at all). claude is pointed at
+/// http://allowed.test, whose server answers 400 and records what it got; codex (which
+/// first wants chatgpt.com, and then waits for the network) is seen at the proxy, which
+/// refuses its hosts by name.
+#[test]
+fn real_agents_talk_through_the_proxy() {
+    let Some(agents) = crate::real_agents::agents_dir() else {
+        return;
+    };
+    if !can_run() {
+        return;
+    }
+    /// The agent, its arguments, the variables it is given, and what must be seen.
+    type Case<'a> = (&'a str, &'a [&'a str], &'a [(&'a str, &'a str)], &'a str);
+    let cases: &[Case] = &[
+        (
+            "claude",
+            &["-p", "hi"],
+            &[
+                ("ANTHROPIC_API_KEY", "sk-ant-shimctl-test"),
+                ("ANTHROPIC_BASE_URL", "http://allowed.test"),
+                ("CLAUDE_CODE_DISABLE_NONESSENTIAL_TRAFFIC", "1"),
+            ],
+            "server got: POST allowed.test /v1/messages",
+        ),
+        (
+            "codex",
+            &["exec", "hi"],
+            &[("OPENAI_API_KEY", "sk-shimctl-test")],
+            "shimctl: egress blocked chatgpt.com:443 for codex",
+        ),
+    ];
+    for (agent, args, env, seen) in cases {
+        let w = World::builder()
+            .config(&format!(
+                "[egress]\nallow = [\"allowed.test\"]\ndefaults = false\n[agents.{agent}]\nenv = [{}]\n",
+                env.iter()
+                    .map(|(k, _)| format!("\"{k}\""))
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            ))
+            .build();
+        let program = agents.join("node_modules/.bin").join(agent);
+        let _ = std::fs::remove_file(w.guest_bin.join(agent));
+        // Bounded: an agent that keeps retrying is stopped after 15 s.
+        w.write_exec(
+            &w.guest_bin.join(agent),
+            &format!(
+                "#!/bin/sh\n[ -e \"$HOME/record-only\" ] && exit 0\nexec timeout 15 {} \"$@\"\n",
+                program.display()
+            ),
+        );
+        symlink(
+            &agents.join("node_modules/.bin/node"),
+            &w.guest_bin.join("node"),
+        );
+        if !w.shims.join(agent).exists() {
+            symlink(Path::new(SHIMCTL), &w.shims.join(agent));
+        }
+        let net = TestNet::new(&w);
+        let mut shim = w.shim(agent);
+        shim.args(*args).envs(env.iter().copied());
+        let command = net.recorded_command(&w, shim);
+        let out = net.replay(&w, &command, &[], env);
+        let seen_all = format!(
+            "{}{}",
+            net.requests()
+                .lines()
+                .map(|l| format!("server got: {l}\n"))
+                .collect::<String>(),
+            stderr(&out)
+        );
+        assert!(
+            seen_all.contains(seen),
+            "{agent}: expected `{seen}` in:\n{seen_all}\n{}",
+            stdout(&out)
+        );
+        assert!(!stdout(&out).contains("guest-exit 0"), "{}", stdout(&out));
+    }
 }

@@ -9,7 +9,7 @@ use std::process::Command;
 
 use crate::world::*;
 
-fn agents_dir() -> Option<PathBuf> {
+pub fn agents_dir() -> Option<PathBuf> {
     let dir = std::env::var_os("SHIMCTL_AGENTS_DIR").map(PathBuf::from);
     match dir.filter(|d| d.join(".stamp").exists()) {
         Some(d) => Some(std::fs::canonicalize(d).unwrap()),

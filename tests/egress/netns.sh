@@ -57,7 +57,10 @@ control /usr/bin/python3 -c "import socket; socket.socket(socket.AF_UNIX).connec
 
 cd "$project"
 status=0
-as_user env -i HOME="$home" PATH="$guest_path" LANG=C.UTF-8 "$@" || status=$?
+# The variables Lima would forward (DIR/guest-env, NAME=value per line).
+forwarded=()
+if [ -f "$dir/guest-env" ]; then mapfile -t forwarded <"$dir/guest-env"; fi
+as_user env -i HOME="$home" PATH="$guest_path" LANG=C.UTF-8 "${forwarded[@]}" "$@" </dev/null || status=$?
 echo "guest-exit $status"
 kill "$servers" "$listeners" 2>/dev/null
 wait 2>/dev/null

@@ -5,7 +5,7 @@ the test's own network namespace (never the machine's): HTTP on 127.0.0.1:80, HT
 "host services" on 192.168.5.2 (Lima's host address) ports 8000 and 8001, and UDP
 listeners on port 53 that record every datagram (a DNS tunnel would show up there).
 Stops by itself after a time limit. Usage: servers.py DIR (cert.pem, key.pem inside; writes
-ready and udp.log there)."""
+ready, requests.log and udp.log there)."""
 import http.server
 import os
 import socket
@@ -19,7 +19,23 @@ LIMIT = 120
 
 
 class Hello(http.server.BaseHTTPRequestHandler):
+    def record(self):
+        with open(os.path.join(DIR, "requests.log"), "a") as f:
+            f.write(f"{self.command} {self.headers.get('Host', '?')} {self.path}\n")
+
+    def do_POST(self):
+        # An API that refuses: agents give up at once on a 400 (no retries).
+        self.record()
+        self.rfile.read(int(self.headers.get("Content-Length") or 0))
+        body = b'{"type":"error","error":{"type":"invalid_request_error","message":"shimctl test server"}}'
+        self.send_response(400)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
     def do_GET(self):
+        self.record()
         body = f"hello from {self.headers.get('Host', '?')} port {self.server.server_port}\n".encode()
         self.send_response(200)
         self.send_header("Content-Length", str(len(body)))
