@@ -22,12 +22,13 @@ fail() {
   exit 125
 }
 
-filters=() protect=() shares=() container_socket="" agent="agent" vm="the VM" config="the config file"
+filters=() protect=() shares=() forwards=() container_socket="" agent="agent" vm="the VM" config="the config file"
 while [ $# -gt 0 ]; do
   case $1 in
   --filter) filters+=("$2"); shift 2 ;;
   --protect) protect+=("$2"); shift 2 ;;
   --share) shares+=("$2"); shift 2 ;;
+  --forward) forwards+=("$2"); shift 2 ;;
   --agent) agent=$2; shift 2 ;;
   --vm) vm=$2; shift 2 ;;
   --config) config=$2; shift 2 ;;
@@ -206,6 +207,12 @@ done
 
 helper socat "UNIX-LISTEN:$run/sandbox/proxy.sock,fork,mode=600" "TCP:127.0.0.1:$port" 2>/dev/null &
 pids+=($!)
+# `localhost:PORT` rules: the VM's own port, reached from the same port inside.
+for fport in "${forwards[@]}"; do
+  [[ $fport =~ ^[0-9]+$ ]] || fail "egress launcher: bad port $fport"
+  helper socat "UNIX-LISTEN:$run/sandbox/forward-$fport.sock,fork,mode=600" "TCP:127.0.0.1:$fport" 2>/dev/null &
+  pids+=($!)
+done
 
 # Each refusal is said once, on the agent's stderr, with the line that would allow it.
 # tail and the reader are both children of this shell, so cleanup stops both.
@@ -236,17 +243,26 @@ pids+=($!)
 say_refusals <"$run/refusals" &
 pids+=($!)
 
-for ((i = 0; i < 1500; i++)); do
-  [ -S "$run/sandbox/proxy.sock" ] && break
-  nap
+sockets=("$run/sandbox/proxy.sock")
+for fport in "${forwards[@]}"; do sockets+=("$run/sandbox/forward-$fport.sock"); done
+for sock in "${sockets[@]}"; do
+  for ((i = 0; i < 1500; i++)); do
+    [ -S "$sock" ] && break
+    nap
+  done
+  [ -S "$sock" ] || fail "egress: the socket $sock (socat) did not appear in VM \`$vm\`"
 done
-[ -S "$run/sandbox/proxy.sock" ] || fail "egress: the proxy's socket (socat) did not appear in VM \`$vm\`"
 
 # Inside: the loopback proxy, then the waiter, which runs the agent and writes how it
 # ended (a signal cannot cross bubblewrap, which turns it into 128+N).
 # shellcheck disable=SC2016 # run by the sandbox's bash
 inner='
 socat TCP-LISTEN:3128,bind=127.0.0.1,fork,reuseaddr UNIX-CONNECT:/tmp/.shimctl-egress/proxy.sock 2>/dev/null &
+for f in /tmp/.shimctl-egress/forward-*.sock; do
+  [ -S "$f" ] || continue
+  p=${f##*/forward-}
+  socat "TCP-LISTEN:${p%.sock},bind=127.0.0.1,fork,reuseaddr" "UNIX-CONNECT:$f" 2>/dev/null &
+done
 mkfifo /tmp/.shimctl-tick && exec 9<>/tmp/.shimctl-tick && rm /tmp/.shimctl-tick
 for ((i = 0; i < 1500; i++)); do
   grep -q "^ *[0-9]*: 0100007F:0C38 00000000:0000 0A" /proc/net/tcp && break

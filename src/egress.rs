@@ -124,12 +124,25 @@ impl Rule {
         if host.is_empty() || host.len() > 253 || !host.split('.').all(valid_label) {
             return Err(not_a_rule());
         }
+        if host == "localhost" && !subdomains && port.is_none_or(|p| p < 1024) {
+            return Err(format!(
+                "`{s}`: `localhost` takes a port from 1024 up (`localhost:3000`): that port of the VM is forwarded into the sandbox"
+            ));
+        }
         Ok(Rule {
             text: s.to_string(),
             host: host.to_string(),
             subdomains,
             port,
         })
+    }
+
+    /// `localhost:PORT`: the VM's own port, forwarded to the same port inside the sandbox
+    /// (whose loopback is its own, and which clients reach without the proxy).
+    pub fn forward(&self) -> Option<u16> {
+        (self.host == "localhost" && !self.subdomains)
+            .then_some(self.port)
+            .flatten()
     }
 
     fn ports(&self) -> Vec<u16> {
@@ -242,6 +255,12 @@ impl Policy {
         for f in filters {
             words.extend(["--filter".into(), f.into()]);
         }
+        let mut forwards: Vec<u16> = self.rules.iter().filter_map(|(r, _)| r.forward()).collect();
+        forwards.sort_unstable();
+        forwards.dedup();
+        for port in forwards {
+            words.extend(["--forward".into(), port.to_string().into()]);
+        }
         for p in PROTECTED {
             words.extend(["--protect".into(), (*p).into()]);
         }
@@ -342,7 +361,9 @@ pub fn parse_target(s: &str) -> Option<(String, u16)> {
         Some((h, p)) => (h, p.parse::<u16>().ok().filter(|p| *p != 0)?),
         None => (authority, default_port),
     };
-    Rule::parse(host).ok().filter(|r| !r.subdomains)?;
+    Rule::parse(&format!("{host}:{port}"))
+        .ok()
+        .filter(|r| !r.subdomains)?;
     Some((host.to_ascii_lowercase(), port))
 }
 
@@ -388,6 +409,16 @@ mod tests {
         assert!(r.matches("host.lima.internal", 8080));
         assert!(!r.matches("host.lima.internal", 443));
         assert!(rule("localhost:3000").matches("localhost", 3000));
+        assert_eq!(rule("localhost:3000").forward(), Some(3000));
+        assert_eq!(rule("example.com:3000").forward(), None);
+    }
+
+    #[test]
+    fn localhost_needs_a_forwardable_port() {
+        for bad in ["localhost", "localhost:80", "LOCALHOST:1023"] {
+            let e = Rule::parse(bad).unwrap_err();
+            assert!(e.contains("from 1024 up"), "{bad}: {e}");
+        }
     }
 
     #[test]

@@ -12,7 +12,8 @@ use crate::world::*;
 
 const EGRESS_DIR: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/egress");
 
-const ALLOW: &str = r#"allow = ["allowed.test", "*.wild.test", "host.lima.internal:8000"]"#;
+const ALLOW: &str =
+    r#"allow = ["allowed.test", "*.wild.test", "host.lima.internal:8000", "localhost:8080"]"#;
 
 /// Every attempt the escape agent makes, and what must come of it.
 const EXPECTED: &[(&str, &str)] = &[
@@ -20,6 +21,7 @@ const EXPECTED: &[(&str, &str)] = &[
     ("allow-http", "ok"),
     ("allow-subdomain", "ok"),
     ("allow-host-service", "ok"),
+    ("allow-vm-service", "ok"),
     ("denied-https", "blocked"),
     ("denied-http", "blocked"),
     ("wildcard-is-not-the-domain", "blocked"),
@@ -28,6 +30,8 @@ const EXPECTED: &[(&str, &str)] = &[
     ("suffix-trick", "blocked"),
     ("host-service-other-port", "blocked"),
     ("host-ip-through-proxy", "blocked"),
+    ("vm-service-other-port", "blocked"),
+    ("vm-service-through-proxy", "blocked"),
     ("gateway-connect", "blocked"),
     ("noproxy-name", "blocked"),
     ("noproxy-ip", "blocked"),
@@ -343,6 +347,7 @@ fn egress_test_agrees_with_the_proxy() {
         "http://allowed.test/x",
         "a.wild.test",
         "host.lima.internal:8000",
+        "localhost:8080",
     ] {
         let out = test(host);
         assert_eq!(out.status.code(), Some(0), "{host}: {}", stdout(&out));
@@ -355,6 +360,7 @@ fn egress_test_agrees_with_the_proxy() {
         "allowed.test.denied.test",
         "host.lima.internal:8001",
         "192.168.5.2:8000",
+        "localhost:8081",
     ] {
         let out = test(host);
         assert_eq!(out.status.code(), Some(1), "{host}: {}", stdout(&out));

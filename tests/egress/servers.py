@@ -2,7 +2,8 @@
 """Stand-ins for the Internet and the VM's host, for tests/e2e/egress.rs, run as root inside
 the test's own network namespace (never the machine's): HTTP on 127.0.0.1:80, HTTPS on
 127.0.0.1:443 (names from the test's /etc/hosts: allowed.test, denied.test, ...), two
-"host services" on 192.168.5.2 (Lima's host address) ports 8000 and 8001, and UDP
+"host services" on 192.168.5.2 (Lima's host address) ports 8000 and 8001, the VM's own
+services on 127.0.0.1 ports 8080 and 8081, and UDP
 listeners on port 53 that record every datagram (a DNS tunnel would show up there).
 Stops by itself after a time limit. Usage: servers.py DIR (cert.pem, key.pem inside; writes
 ready, requests.log and udp.log there)."""
@@ -72,6 +73,9 @@ serve("127.0.0.1", 80)
 serve("127.0.0.1", 443, tls=True)
 serve("192.168.5.2", 8000)
 serve("192.168.5.2", 8001)
+# Services of the VM itself (on its loopback), for `localhost:PORT` rules.
+serve("127.0.0.1", 8080)
+serve("127.0.0.1", 8081)
 for host in ("127.0.0.53", "192.168.5.2"):
     record_udp(host, 53)
 open(os.path.join(DIR, "udp.log"), "a").close()
