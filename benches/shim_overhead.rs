@@ -45,7 +45,9 @@ struct Bench {
 
 impl Bench {
     fn setup() -> Bench {
-        let root = std::env::temp_dir().join(format!("shimctl-bench-{}", std::process::id()));
+        // Not under /tmp: the egress row's sandbox has a /tmp of its own, and the guest's
+        // `claude` must stay visible in it.
+        let root = Path::new("/var/tmp").join(format!("shimctl-bench-{}", std::process::id()));
         let _ = std::fs::remove_dir_all(&root);
         let home = root.join("home");
         let project = home.join("Projects/app");
@@ -368,6 +370,13 @@ fn main() {
 }
 
 /// `door = "limactl"` vs `door = "ssh"` against a real ssh guest.
+/// Whether `program` is in /usr/bin or /bin.
+fn which(program: &str) -> bool {
+    ["/usr/bin", "/bin"]
+        .iter()
+        .any(|d| Path::new(d).join(program).exists())
+}
+
 fn doors(root: &Path, runs: usize) {
     use std::os::unix::fs::PermissionsExt;
     let Some(_) = ["/usr/sbin/sshd", "/usr/local/sbin/sshd"]
@@ -438,6 +447,8 @@ fn doors(root: &Path, runs: usize) {
     std::os::unix::fs::symlink(SHIMCTL, &shim).unwrap();
     std::fs::write(dir.join("limactl.toml"), "").unwrap();
     std::fs::write(dir.join("ssh.toml"), "door = \"ssh\"\n").unwrap();
+    std::fs::write(dir.join("egress.toml"), "door = \"ssh\"\n[egress]\n").unwrap();
+    let egress = which("bwrap") && which("tinyproxy") && which("socat");
 
     let run = |config: &str| {
         let mut cmd = Command::new(&shim);
@@ -472,17 +483,28 @@ fn doors(root: &Path, runs: usize) {
         measure(run("limactl.toml"));
         measure(run("ssh.toml"));
         measure(mux());
+        if egress {
+            measure(run("egress.toml"));
+        }
     }
     let names = [
         "door = limactl (stand-in)",
         "door = ssh",
         "ssh over the mux (same login)",
+        "door = ssh, egress on",
     ];
-    let mut times: Vec<Vec<Duration>> = (0..3).map(|_| Vec::with_capacity(runs)).collect();
+    let mut times: Vec<Vec<Duration>> = (0..4).map(|_| Vec::with_capacity(runs)).collect();
     for _ in 0..runs {
         times[0].push(measure(run("limactl.toml")).0);
         times[1].push(measure(run("ssh.toml")).0);
         times[2].push(measure(mux()).0);
+        if egress {
+            times[3].push(measure(run("egress.toml")).0);
+        }
+    }
+    if !egress {
+        println!("egress: bubblewrap, tinyproxy or socat is missing here, so its row is left out");
+        times.pop();
     }
     println!();
     println!(
@@ -499,7 +521,7 @@ fn doors(root: &Path, runs: usize) {
         );
     }
     println!(
-        "(the stand-in limactl is a Python script; Lima's Go limactl adds 5-15 ms over ssh alone, README)"
+        "(the stand-in limactl is a Python script; Lima's Go limactl adds 5-15 ms over ssh alone, README;\n egress: the guest-side launcher, proxy and sandbox, docs/egress.md)"
     );
     drop(sshd);
 }

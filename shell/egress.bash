@@ -131,7 +131,7 @@ launch_proxy
 # read-only: the agent could otherwise create it. Bash reads only the first of
 # ~/.bash_profile, ~/.bash_login, ~/.profile, so a missing ~/.bash_profile gets the line
 # that keeps that order instead of an empty file.
-binds=()
+binds=() files=()
 pinned=" "
 pin_parents() {
   # A directory holding a protected path is bound onto itself, so it is a mount point:
@@ -169,11 +169,17 @@ for rel in "${protect[@]}"; do
     else
       : >"$path" || fail "egress: cannot create $show"
     fi
-  elif [ -f "$path" ] && [ "$(stat -c %h -- "$path")" -gt 1 ]; then
-    fail "egress cannot protect $show in VM \`$vm\`: it has other hard links, through which it could be changed"
   fi
+  [ -f "$path" ] && files+=("$path")
   binds+=(--ro-bind "$path" "$path")
 done
+# A file with another hard link could be changed through that other name; one stat for all.
+if [ ${#files[@]} -gt 0 ]; then
+  while read -r links name; do
+    [ "$links" -le 1 ] ||
+      fail "egress cannot protect \$HOME/${name#"$home"/} in VM \`$vm\`: it has other hard links, through which it could be changed"
+  done < <(stat -c '%h %n' -- "${files[@]}")
+fi
 
 # Container engines start what they are asked to outside this sandbox, so their sockets
 # (and the user's systemd and D-Bus, which can do the same) are hidden unless the user

@@ -651,3 +651,39 @@ fn real_agents_talk_through_the_proxy() {
         assert!(!stdout(&out).contains("guest-exit 0"), "{}", stdout(&out));
     }
 }
+
+/// A start-up file the sandbox could not really protect stops the start, naming it: a
+/// symbolic link (the link could be replaced) or a file with another hard link (writable
+/// through the other name).
+#[test]
+fn an_unprotectable_start_up_file_stops_the_start() {
+    let w = World::builder().config("[egress]\n").build();
+    let user = &guest_user().0;
+    std::fs::write(w.guest_home.join("dotfiles-zshrc"), "# mine\n").unwrap();
+    symlink(
+        &w.guest_home.join("dotfiles-zshrc"),
+        &w.guest_home.join(".zshrc"),
+    );
+    run(Command::new("chown").arg("-R").arg(user).arg(&w.guest_home));
+    let out = w.shim("claude").output().unwrap();
+    assert_failed(
+        &w,
+        &out,
+        125,
+        &["egress cannot protect $HOME/.zshrc in VM `sandbox`: it is a symbolic link"],
+    );
+
+    std::fs::remove_file(w.guest_home.join(".zshrc")).unwrap();
+    std::fs::hard_link(
+        w.guest_home.join("dotfiles-zshrc"),
+        w.guest_home.join(".zshrc"),
+    )
+    .unwrap();
+    let out = w.shim("claude").output().unwrap();
+    assert_failed(
+        &w,
+        &out,
+        125,
+        &["egress cannot protect $HOME/.zshrc in VM `sandbox`: it has other hard links"],
+    );
+}
