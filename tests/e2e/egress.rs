@@ -687,3 +687,56 @@ fn an_unprotectable_start_up_file_stops_the_start() {
         &["egress cannot protect $HOME/.zshrc in VM `sandbox`: it has other hard links"],
     );
 }
+
+/// Ctrl-C in a terminal reaches the sandboxed agent (not the launcher or the proxy), and
+/// how the agent ends is what ssh reports, as without egress: death by SIGINT is 255,
+/// an agent that catches it exits with its own status.
+#[test]
+fn ctrl_c_reaches_the_sandboxed_agent() {
+    use std::io::Write;
+    use std::time::{Duration, Instant};
+    let w = World::builder()
+        .config("[egress]\n[agents.sh]\ncommand = \"bash\"\nfull_auto = false\n")
+        .build();
+    symlink(Path::new(SHIMCTL), &w.shims.join("sh"));
+    for (script, marker, want) in [
+        ("exec sleep 61", "sleep\u{0}61\u{0}", 255),
+        (
+            "trap 'exit 42' INT; sleep 62 & wait",
+            "sleep\u{0}62\u{0}",
+            42,
+        ),
+    ] {
+        let mut cmd = Command::new("script");
+        w.base_env(&mut cmd);
+        let shim = w.shims.join("sh");
+        let mut child = cmd
+            .args([
+                "-qec",
+                &format!("{} -c \"{script}\"", shim.display()),
+                "/dev/null",
+            ])
+            .env("TERM", "xterm")
+            .stdin(std::process::Stdio::piped())
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .unwrap();
+        let started = Instant::now();
+        while !(crate::ssh_guest::sleeping(marker) && crate::ssh_guest::terminal_is_raw(child.id()))
+        {
+            assert!(
+                started.elapsed() < Duration::from_secs(30),
+                "the agent never started"
+            );
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        child.stdin.as_mut().unwrap().write_all(b"\x03").unwrap();
+        let out = child.wait_with_output().unwrap();
+        assert!(
+            started.elapsed() < Duration::from_secs(30),
+            "Ctrl-C did not end it"
+        );
+        assert_eq!(out.status.code(), Some(want), "{script}: {}", stderr(&out));
+    }
+}

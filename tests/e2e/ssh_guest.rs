@@ -183,7 +183,7 @@ fn ctrl_c_in_an_interactive_session_ends_the_agent() {
 
 /// Whether the terminal that `script` (pid `script`) made for its command is in raw mode
 /// (no ICANON): found through the standard input of the command, `script`'s child.
-fn terminal_is_raw(script: u32) -> bool {
+pub fn terminal_is_raw(script: u32) -> bool {
     let Ok(entries) = std::fs::read_dir("/proc") else {
         return false;
     };
@@ -220,7 +220,7 @@ fn terminal_is_raw(script: u32) -> bool {
 }
 
 /// Whether some process's argv starts with `prefix` (NUL-separated, as in /proc).
-fn sleeping(prefix: &str) -> bool {
+pub fn sleeping(prefix: &str) -> bool {
     std::fs::read_dir("/proc").is_ok_and(|entries| {
         entries.flatten().any(|e| {
             std::fs::read(e.path().join("cmdline")).is_ok_and(|c| c.starts_with(prefix.as_bytes()))
