@@ -693,12 +693,11 @@ fn an_unprotectable_start_up_file_stops_the_start() {
 /// an agent that catches it exits with its own status.
 #[test]
 fn ctrl_c_reaches_the_sandboxed_agent() {
-    use std::io::Write;
-    use std::time::{Duration, Instant};
     let w = World::builder()
         .config("[egress]\n[agents.sh]\ncommand = \"bash\"\nfull_auto = false\n")
         .build();
-    symlink(Path::new(SHIMCTL), &w.shims.join("sh"));
+    let shim = w.shims.join("sh");
+    symlink(Path::new(SHIMCTL), &shim);
     for (script, marker, want) in [
         ("exec sleep 61", "sleep\u{0}61\u{0}", 255),
         (
@@ -707,36 +706,8 @@ fn ctrl_c_reaches_the_sandboxed_agent() {
             42,
         ),
     ] {
-        let mut cmd = Command::new("script");
-        w.base_env(&mut cmd);
-        let shim = w.shims.join("sh");
-        let mut child = cmd
-            .args([
-                "-qec",
-                &format!("{} -c \"{script}\"", shim.display()),
-                "/dev/null",
-            ])
-            .env("TERM", "xterm")
-            .stdin(std::process::Stdio::piped())
-            .stdout(std::process::Stdio::piped())
-            .stderr(std::process::Stdio::piped())
-            .spawn()
-            .unwrap();
-        let started = Instant::now();
-        while !(crate::ssh_guest::sleeping(marker) && crate::ssh_guest::terminal_is_raw(child.id()))
-        {
-            assert!(
-                started.elapsed() < Duration::from_secs(30),
-                "the agent never started"
-            );
-            std::thread::sleep(Duration::from_millis(20));
-        }
-        child.stdin.as_mut().unwrap().write_all(b"\x03").unwrap();
-        let out = child.wait_with_output().unwrap();
-        assert!(
-            started.elapsed() < Duration::from_secs(30),
-            "Ctrl-C did not end it"
-        );
+        let line = format!("{} -c \"{script}\"", shim.display());
+        let out = crate::ssh_guest::ctrl_c_in_a_terminal(&w, &line, marker);
         assert_eq!(out.status.code(), Some(want), "{script}: {}", stderr(&out));
     }
 }

@@ -138,14 +138,23 @@ fn an_agent_killed_by_a_signal_is_255_as_lima_reports_it() {
 #[test]
 fn ctrl_c_in_an_interactive_session_ends_the_agent() {
     let w = World::new();
+    let out = ctrl_c_in_a_terminal(
+        &w,
+        &format!("{} run sleep 60", Path::new(SHIMCTL).display()),
+        "sleep\u{0}60\u{0}",
+    );
+    assert_eq!(out.status.code(), Some(255), "{}", stderr(&out));
+}
+
+/// Runs `command_line` in a terminal (`script`), and types Ctrl-C once a process whose argv
+/// starts with `marker` (NUL-separated, as /proc shows it) runs and ssh holds the terminal
+/// in raw mode, so the byte goes to the remote pty (before that, it would stop the local
+/// side instead). Returns how it ended, within 30 s.
+pub fn ctrl_c_in_a_terminal(w: &World, command_line: &str, marker: &str) -> std::process::Output {
     let mut cmd = Command::new("script");
     w.base_env(&mut cmd);
     let mut child = cmd
-        .args([
-            "-qec",
-            &format!("{} run sleep 60", Path::new(SHIMCTL).display()),
-            "/dev/null",
-        ])
+        .args(["-qec", command_line, "/dev/null"])
         .env("TERM", "xterm")
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())
@@ -153,9 +162,6 @@ fn ctrl_c_in_an_interactive_session_ends_the_agent() {
         .spawn()
         .unwrap();
     let started = Instant::now();
-    // Once the agent runs in the guest, ssh holds the terminal in raw mode and a Ctrl-C is
-    // a byte for the remote pty (before that, it would stop the local side instead).
-    let marker = "sleep\u{0}60\u{0}"; // this test's `sleep 60`, as /proc shows its argv
     while !sleeping(marker) {
         assert!(
             started.elapsed() < Duration::from_secs(30),
@@ -163,8 +169,8 @@ fn ctrl_c_in_an_interactive_session_ends_the_agent() {
         );
         std::thread::sleep(Duration::from_millis(50));
     }
-    // And once ssh has put the terminal in raw mode (a mux client does that only when its
-    // session is confirmed, which may come after the remote command started).
+    // A mux client enters raw mode only when its session is confirmed, which may come
+    // after the remote command started.
     while !terminal_is_raw(child.id()) {
         assert!(
             started.elapsed() < Duration::from_secs(30),
@@ -178,12 +184,12 @@ fn ctrl_c_in_an_interactive_session_ends_the_agent() {
         started.elapsed() < Duration::from_secs(30),
         "Ctrl-C did not end it"
     );
-    assert_eq!(out.status.code(), Some(255), "{}", stderr(&out));
+    out
 }
 
 /// Whether the terminal that `script` (pid `script`) made for its command is in raw mode
 /// (no ICANON): found through the standard input of the command, `script`'s child.
-pub fn terminal_is_raw(script: u32) -> bool {
+fn terminal_is_raw(script: u32) -> bool {
     let Ok(entries) = std::fs::read_dir("/proc") else {
         return false;
     };
@@ -220,7 +226,7 @@ pub fn terminal_is_raw(script: u32) -> bool {
 }
 
 /// Whether some process's argv starts with `prefix` (NUL-separated, as in /proc).
-pub fn sleeping(prefix: &str) -> bool {
+fn sleeping(prefix: &str) -> bool {
     std::fs::read_dir("/proc").is_ok_and(|entries| {
         entries.flatten().any(|e| {
             std::fs::read(e.path().join("cmdline")).is_ok_and(|c| c.starts_with(prefix.as_bytes()))
