@@ -194,15 +194,7 @@ fn terminal_is_raw(script: u32) -> bool {
         return false;
     };
     for e in entries.flatten() {
-        let Ok(stat) = std::fs::read_to_string(e.path().join("stat")) else {
-            continue;
-        };
-        // pid (comm) state ppid ...: comm may hold spaces, so split after the last ')'.
-        let ppid = stat
-            .rsplit_once(')')
-            .and_then(|(_, rest)| rest.split_whitespace().nth(1))
-            .and_then(|p| p.parse::<u32>().ok());
-        if ppid != Some(script) {
+        if parent_pid(&e.path()) != Some(script) {
             continue;
         }
         let Ok(tty) = std::fs::read_link(e.path().join("fd/0")) else {
