@@ -561,6 +561,42 @@ fn a_killed_launcher_leaves_no_proxy_and_no_agent_behind() {
     // ssh reports the remote side's death as Lima does.
     let status = child.wait().unwrap();
     assert_eq!(status.code(), Some(255));
+    // Its private directory could not be removed by it; the next start removes it.
+    let left: Vec<std::path::PathBuf> = private_dirs()
+        .into_iter()
+        .filter(|d| {
+            std::fs::read_to_string(d.join("pid")).is_ok_and(|p| p.trim() == launcher.to_string())
+        })
+        .collect();
+    assert_eq!(left.len(), 1, "the killed launcher's directory: {left:?}");
+    let out = w.shim("sleeper").arg("0").output().unwrap();
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert!(!left[0].exists(), "{} was left", left[0].display());
+}
+
+/// The egress launchers' private directories on this machine (the test guest's).
+fn private_dirs() -> Vec<std::path::PathBuf> {
+    let mut dirs = Vec::new();
+    let uid = std::process::Command::new("id")
+        .args(["-u", &guest_user().0])
+        .output()
+        .map(|o| stdout(&o).trim().to_string())
+        .unwrap_or_default();
+    for base in ["/tmp".to_string(), format!("/run/user/{uid}")] {
+        if let Ok(entries) = std::fs::read_dir(&base) {
+            dirs.extend(
+                entries
+                    .flatten()
+                    .filter(|e| {
+                        e.file_name()
+                            .to_string_lossy()
+                            .starts_with("shimctl-egress.")
+                    })
+                    .map(|e| e.path()),
+            );
+        }
+    }
+    dirs
 }
 
 /// The real CLIs, inside the sandbox, send their requests through the proxy (an agent
