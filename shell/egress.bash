@@ -57,12 +57,16 @@ home=$(realpath -e -- "$HOME") || fail "egress: cannot resolve the home director
 base=/tmp
 [ -d "/run/user/$uid" ] && [ -w "/run/user/$uid" ] && base=/run/user/$uid
 run=$(mktemp -d "$base/shimctl-egress.XXXXXXXX") || fail "egress: cannot make a private directory in $base in VM \`$vm\`"
-echo $$ >"$run/pid"
 # A launcher killed outright (SIGKILL, a crash) could not remove its directory: the next
-# start does, once the pid written there is gone.
+# start does, once the process named there is gone (a pid means something only in its own
+# PID namespace, so that is written too).
+pidns=$(stat -L -c %i /proc/self/ns/pid 2>/dev/null) || pidns=unknown
+echo "$$ $pidns" >"$run/pid"
 for old in "$base"/shimctl-egress.*/pid; do
-  if [ ! -f "$old" ] || [ "$old" = "$run/pid" ] || ! read -r owner <"$old"; then continue; fi
-  if [[ $owner =~ ^[0-9]+$ ]] && ! kill -0 "$owner" 2>/dev/null; then rm -rf -- "${old%/pid}"; fi
+  if [ ! -f "$old" ] || [ "$old" = "$run/pid" ] || ! read -r owner owner_ns <"$old"; then continue; fi
+  if [[ $owner =~ ^[0-9]+$ ]] && [ "$owner_ns" = "$pidns" ] && ! kill -0 "$owner" 2>/dev/null; then
+    rm -rf -- "${old%/pid}"
+  fi
 done
 mkdir "$run/sandbox"
 # Waiting in steps of a few milliseconds without starting a process for each: read with a

@@ -547,6 +547,15 @@ fn a_killed_launcher_leaves_no_proxy_and_no_agent_behind() {
         std::thread::sleep(std::time::Duration::from_millis(50));
     };
     assert!(below.len() >= 5, "{below:?}");
+    let mine: Vec<std::path::PathBuf> = private_dirs()
+        .into_iter()
+        .filter(|d| {
+            std::fs::read_to_string(d.join("pid"))
+                .is_ok_and(|p| p.split_whitespace().next() == Some(&launcher.to_string()))
+        })
+        .collect();
+    assert_eq!(mine.len(), 1, "the launcher's private directory: {mine:?}");
+    let private_dir = mine[0].clone();
     // SAFETY: a plain kill(2) of a process this test's world started.
     unsafe { libc::kill(launcher as i32, libc::SIGKILL) };
     let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
@@ -561,17 +570,11 @@ fn a_killed_launcher_leaves_no_proxy_and_no_agent_behind() {
     // ssh reports the remote side's death as Lima does.
     let status = child.wait().unwrap();
     assert_eq!(status.code(), Some(255));
-    // Its private directory could not be removed by it; the next start removes it.
-    let left: Vec<std::path::PathBuf> = private_dirs()
-        .into_iter()
-        .filter(|d| {
-            std::fs::read_to_string(d.join("pid")).is_ok_and(|p| p.trim() == launcher.to_string())
-        })
-        .collect();
-    assert_eq!(left.len(), 1, "the killed launcher's directory: {left:?}");
+    // Its private directory, which it could not remove itself, goes at the next start
+    // (this test's, or any other's running at the same time).
     let out = w.shim("sleeper").arg("0").output().unwrap();
     assert!(out.status.success(), "{}", stderr(&out));
-    assert!(!left[0].exists(), "{} was left", left[0].display());
+    assert!(!private_dir.exists(), "{} was left", private_dir.display());
 }
 
 /// The egress launchers' private directories on this machine (the test guest's).
