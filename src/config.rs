@@ -258,6 +258,18 @@ impl Loaded {
         }
     }
 
+    /// The config file as a user would type it (`~/...` under the home), for messages
+    /// printed in the VM, where the host's full path means little.
+    pub fn short_display_path(&self) -> String {
+        match &self.path {
+            Some(p) => locations::tilde_form(p)
+                .unwrap_or_else(|| p.clone())
+                .display()
+                .to_string(),
+            None => "the config file".into(),
+        }
+    }
+
     pub fn agent_names(&self) -> Vec<String> {
         let mut names: Vec<String> = agents::builtin_names().map(String::from).collect();
         for name in self.config.agents.keys() {

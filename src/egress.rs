@@ -7,7 +7,7 @@ use std::ffi::OsString;
 use std::fmt;
 
 use crate::agents::Agent;
-use crate::config::{EgressTable, Loaded};
+use crate::config::{AgentName, EgressTable, Loaded};
 
 /// The launcher, sent with every start: the VM always runs the one matching this binary.
 const LAUNCHER: &str = include_str!("../shell/egress.bash");
@@ -38,46 +38,6 @@ pub const PROTECTED: &[&str] = &[
     ".config/autostart/",
     ".local/share/systemd/",
 ];
-
-/// Each built-in agent's own service and login; `defaults = false` drops them.
-pub fn builtin_defaults(agent: &str) -> &'static [&'static str] {
-    match agent {
-        "claude" => &[
-            "api.anthropic.com",
-            "claude.ai",
-            "platform.claude.com",
-            "console.anthropic.com",
-            "statsig.anthropic.com",
-            "downloads.claude.ai",
-            "mcp-proxy.anthropic.com",
-        ],
-        "codex" => &["api.openai.com", "chatgpt.com", "auth.openai.com"],
-        "opencode" => &[
-            "opencode.ai",
-            "*.opencode.ai",
-            "models.dev",
-            "api.anthropic.com",
-            "api.openai.com",
-        ],
-        "gemini" => &[
-            "generativelanguage.googleapis.com",
-            "cloudcode-pa.googleapis.com",
-            "oauth2.googleapis.com",
-            "www.googleapis.com",
-            "accounts.google.com",
-        ],
-        "copilot" => &[
-            "api.githubcopilot.com",
-            "*.githubcopilot.com",
-            "github.com",
-            "api.github.com",
-        ],
-        "aider" => &["api.openai.com", "api.anthropic.com", "openrouter.ai"],
-        "amp" => &["ampcode.com", "*.ampcode.com"],
-        "cursor-agent" => &["cursor.com", "*.cursor.com", "*.cursor.sh"],
-        _ => &[],
-    }
-}
 
 /// One `allow` entry: `host`, `*.domain` (subdomains only, any depth), either with
 /// `:PORT`. Without a port it allows HTTPS and HTTP (443 and 80).
@@ -292,9 +252,8 @@ pub fn policy(loaded: &Loaded, agent: &Agent) -> Option<Policy> {
     let own = loaded
         .config
         .agents
-        .iter()
-        .find(|(name, _)| name.0 == agent.name)
-        .and_then(|(_, a)| a.egress.as_ref());
+        .get(&AgentName(agent.name.clone()))
+        .and_then(|a| a.egress.as_ref());
     if global.is_none() && own.is_none() {
         return None;
     }
@@ -311,8 +270,8 @@ pub fn policy(loaded: &Loaded, agent: &Agent) -> Option<Policy> {
     add(global, Source::Global);
     add(own, Source::Agent(agent.name.clone()));
     if defaults {
-        for d in builtin_defaults(&agent.name) {
-            let rule = Rule::parse(d).expect("built-in rules are valid");
+        for host in &agent.egress_hosts {
+            let rule = Rule::parse(host).expect("built-in rules are valid");
             rules.push((rule, Source::Default(agent.name.clone())));
         }
     }
@@ -479,9 +438,11 @@ mod tests {
         let script = launcher_script();
         assert!(!script.lines().any(|l| l.trim_start().starts_with('#')));
         assert!(script.contains("bwrap"));
-        for agent in crate::agents::builtin_names() {
-            for d in builtin_defaults(agent) {
-                Rule::parse(d).unwrap();
+        for name in crate::agents::builtin_names() {
+            let agent = Agent::builtin(name).unwrap();
+            assert!(!agent.egress_hosts.is_empty(), "{name}");
+            for host in &agent.egress_hosts {
+                Rule::parse(host).unwrap();
             }
         }
     }

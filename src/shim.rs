@@ -247,16 +247,7 @@ pub fn plan(loaded: &Loaded, guest: Guest<'_>) -> Result<Plan> {
                 .filter(|m| m.writable)
                 .map(|m| m.mount_point.as_path())
                 .collect();
-            let config = loaded
-                .path
-                .as_deref()
-                .map(|p| {
-                    crate::locations::tilde_form(p)
-                        .unwrap_or_else(|| p.to_path_buf())
-                        .display()
-                        .to_string()
-                })
-                .unwrap_or_else(|| "the config file".into());
+            let config = loaded.short_display_path();
             let mut words = policy.launcher_words(&agent.name, &vm, &config, &shares);
             words.extend(argv);
             words

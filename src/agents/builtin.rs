@@ -37,6 +37,9 @@ pub(super) struct Builtin {
     pub not_permission_choices: &'static [&'static str],
     /// Variables the agent reads for auth, base URL, model or provider.
     pub env: &'static [&'static str],
+    /// Hosts of the agent's own service and login, allowed when egress is on (unless the
+    /// config says `defaults = false`); taken from the URLs in the CLI.
+    pub egress_hosts: &'static [&'static str],
 }
 
 pub(super) const HELP_VERSION: [&str; 4] = ["-h", "--help", "-V", "--version"];
@@ -184,6 +187,15 @@ pub(super) const BUILTINS: &[Builtin] = &[
             "CLAUDE_CODE_DISABLE_NONESSENTIAL_TRAFFIC",
             "CLAUDE_CODE_RESTRICTED",
         ],
+        egress_hosts: &[
+            "api.anthropic.com",
+            "claude.ai",
+            "platform.claude.com",
+            "console.anthropic.com",
+            "statsig.anthropic.com",
+            "downloads.claude.ai",
+            "mcp-proxy.anthropic.com",
+        ],
     },
     Builtin {
         name: "codex",
@@ -273,6 +285,7 @@ pub(super) const BUILTINS: &[Builtin] = &[
         variadic_flags: &["-i", "--image"],
         not_permission_choices: &["--dangerously-bypass-hook-trust", "--search"],
         env: &["OPENAI_API_KEY", "CODEX_API_KEY", "CODEX_ACCESS_TOKEN"],
+        egress_hosts: &["api.openai.com", "chatgpt.com", "auth.openai.com"],
     },
     Builtin {
         name: "opencode",
@@ -352,6 +365,13 @@ pub(super) const BUILTINS: &[Builtin] = &[
             "OPENCODE_PERMISSION",
             "OPENCODE_CONFIG_CONTENT",
         ],
+        egress_hosts: &[
+            "opencode.ai",
+            "*.opencode.ai",
+            "models.dev",
+            "api.anthropic.com",
+            "api.openai.com",
+        ],
     },
     Builtin {
         name: "gemini",
@@ -428,6 +448,13 @@ pub(super) const BUILTINS: &[Builtin] = &[
             "GEMINI_MODEL",
             "GOOGLE_GEMINI_BASE_URL",
             "NO_BROWSER",
+        ],
+        egress_hosts: &[
+            "generativelanguage.googleapis.com",
+            "cloudcode-pa.googleapis.com",
+            "oauth2.googleapis.com",
+            "www.googleapis.com",
+            "accounts.google.com",
         ],
     },
     Builtin {
@@ -539,6 +566,12 @@ pub(super) const BUILTINS: &[Builtin] = &[
             "COPILOT_ALLOW_ALL",
             "COPILOT_ASSISTED_APPROVAL",
         ],
+        egress_hosts: &[
+            "api.githubcopilot.com",
+            "*.githubcopilot.com",
+            "github.com",
+            "api.github.com",
+        ],
     },
     Builtin {
         name: "aider",
@@ -573,6 +606,7 @@ pub(super) const BUILTINS: &[Builtin] = &[
             "VERTEXAI_PROJECT",
             "AIDER_YES_ALWAYS",
         ],
+        egress_hosts: &["api.openai.com", "api.anthropic.com", "openrouter.ai"],
     },
     Builtin {
         name: "amp",
@@ -656,6 +690,7 @@ pub(super) const BUILTINS: &[Builtin] = &[
         variadic_flags: NONE,
         not_permission_choices: NONE,
         env: &["AMP_API_KEY", "AMP_URL"],
+        egress_hosts: &["ampcode.com", "*.ampcode.com"],
     },
     Builtin {
         name: "cursor-agent",
@@ -682,5 +717,6 @@ pub(super) const BUILTINS: &[Builtin] = &[
         variadic_flags: NONE,
         not_permission_choices: NONE,
         env: &["CURSOR_API_KEY"],
+        egress_hosts: &["cursor.com", "*.cursor.com", "*.cursor.sh"],
     },
 ];

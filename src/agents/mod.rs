@@ -34,6 +34,8 @@ pub struct Agent {
     /// Names or `*` patterns of host variables this agent needs.
     pub env: Vec<String>,
     pub full_auto: FullAuto,
+    /// Hosts allowed by default when egress is on (the built-in profiles' own services).
+    pub egress_hosts: Vec<String>,
 }
 
 #[derive(Clone, Debug, Default)]
@@ -86,6 +88,7 @@ impl Agent {
                 value_flags: strings(b.value_flags),
                 variadic_flags: strings(b.variadic_flags),
             },
+            egress_hosts: strings(b.egress_hosts),
         })
     }
 
@@ -102,6 +105,7 @@ impl Agent {
                 skip_flags: HELP_VERSION.iter().map(|s| s.to_string()).collect(),
                 ..FullAuto::default()
             },
+            egress_hosts: Vec::new(),
         }
     }
 

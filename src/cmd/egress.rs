@@ -53,7 +53,7 @@ pub fn run(args: Args) -> Result<Exit> {
             a.host
         ))
     })?;
-    let config = loaded.display_path();
+    let config = loaded.short_display_path();
     let Some(policy) = egress::policy(&loaded, &agent) else {
         crate::say!(
             "allowed: egress is off for {name} (no [egress] table in {config}), so it reaches any host, {host}:{port} included"
