@@ -42,6 +42,36 @@ pub struct Config {
     /// With this table, every agent runs in a sandbox whose only way out is a proxy that
     /// lets through these hosts (plus each agent's own, see egress.rs).
     pub egress: Option<EgressTable>,
+    /// `sandbox = false` turns the agents' sandbox off; a `[sandbox]` table sets it up.
+    pub sandbox: Option<SandboxSetting>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(
+    untagged,
+    expecting = "`sandbox = true`, `sandbox = false` or a [sandbox] table"
+)]
+pub enum SandboxSetting {
+    Switch(bool),
+    Table(SandboxTable),
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SandboxTable {
+    pub enabled: Option<bool>,
+    /// Shows the container engine's socket (and the `docker` command) inside the sandbox;
+    /// what the engine starts is outside it.
+    pub container_socket: Option<bool>,
+    /// Whether the files the host runs in writable shares (git config and hooks, editor and
+    /// agent settings) are read-only to the agent (default true).
+    pub protect_shares: Option<bool>,
+    /// Host directories (inside shares) where those files stay writable.
+    #[serde(default)]
+    pub unprotected: Vec<HostPath>,
+    /// More directories of the VM user's home that the agent sees, read-only (tools).
+    #[serde(default)]
+    pub tools: Vec<HomePath>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -81,6 +111,12 @@ pub struct AgentConfig {
     pub full_auto_env: Option<BTreeMap<EnvName, String>>,
     /// Adds to the global [egress] for this agent (and turns egress on for it alone).
     pub egress: Option<EgressTable>,
+    /// `false` runs this agent without the sandbox.
+    pub sandbox: Option<bool>,
+    /// More of the agent's state in the VM user's home (`~/.tool`), copied into the
+    /// sandbox's home when that is made.
+    #[serde(default)]
+    pub state: Vec<HomePath>,
 }
 
 /// Declares a string newtype whose values are checked by `$check` while deserializing.
@@ -156,6 +192,20 @@ impl<'de> Deserialize<'de> for Seconds {
         }
     }
 }
+checked_string!(
+    HomePath,
+    "path in the VM user's home (`~/.name/...`, no `..`)",
+    |s| s.strip_prefix("~/").is_some_and(|rest| !rest.is_empty()
+        && rest
+            .split('/')
+            .all(|c| !c.is_empty() && c != "." && c != "..")
+        && !rest.contains(['\0', '\n']))
+);
+checked_string!(
+    HostPath,
+    "host directory (absolute, or starting with `~/`)",
+    |s| (s.starts_with('/') || s.starts_with("~/")) && !s.contains('\0')
+);
 // A `=` would make Lima read the program as a variable assignment (the NAME=value trap).
 checked_string!(
     ProgramName,
@@ -356,6 +406,30 @@ impl Loaded {
         let mut env: Vec<String> = agents::GLOBAL_ENV.iter().map(|s| s.to_string()).collect();
         env.extend(self.config.env.iter().map(|p| p.0.clone()));
         env
+    }
+
+    pub fn agent_config(&self, name: &str) -> Option<&AgentConfig> {
+        self.config.agents.get(&AgentName(name.to_string()))
+    }
+
+    pub fn sandbox_table(&self) -> Option<&SandboxTable> {
+        match &self.config.sandbox {
+            Some(SandboxSetting::Table(t)) => Some(t),
+            _ => None,
+        }
+    }
+
+    /// On unless the agent's table or the global setting says `sandbox = false`.
+    pub fn sandbox_enabled(&self, agent: &Agent) -> bool {
+        let global = match &self.config.sandbox {
+            Some(SandboxSetting::Switch(on)) => Some(*on),
+            Some(SandboxSetting::Table(t)) => t.enabled,
+            None => None,
+        };
+        self.agent_config(&agent.name)
+            .and_then(|a| a.sandbox)
+            .or(global)
+            .unwrap_or(true)
     }
 
     pub fn limactl(&self) -> Option<&Path> {

@@ -3,41 +3,10 @@
 //! arguments, so nothing the agent writes in the VM changes the next start's policy.
 //! docs/egress.md has the design; the rule syntax is documented in the README.
 
-use std::ffi::OsString;
 use std::fmt;
 
 use crate::agents::Agent;
 use crate::config::{AgentName, EgressTable, Loaded};
-
-/// The launcher, sent with every start: the VM always runs the one matching this binary.
-const LAUNCHER: &str = include_str!("../shell/egress.bash");
-
-/// Paths under the guest user's home that run before or outside the sandbox (sshd, login
-/// and interactive shells, the user's systemd manager and autostart, git run by hand) and
-/// so are read-only inside it. A trailing `/` marks a directory.
-pub const PROTECTED: &[&str] = &[
-    ".bash_profile",
-    ".bash_login",
-    ".profile",
-    ".bashrc",
-    ".bash_aliases",
-    ".bash_logout",
-    ".zshenv",
-    ".zprofile",
-    ".zshrc",
-    ".zlogin",
-    ".zlogout",
-    ".pam_environment",
-    ".inputrc",
-    ".gitconfig",
-    ".ssh/",
-    ".config/fish/",
-    ".config/git/",
-    ".config/systemd/",
-    ".config/environment.d/",
-    ".config/autostart/",
-    ".local/share/systemd/",
-];
 
 /// One `allow` entry: `host`, `*.domain` (subdomains only, any depth), either with
 /// `:PORT`. Without a port it allows HTTPS and HTTP (443 and 80).
@@ -186,67 +155,26 @@ impl Policy {
     }
 
     /// The launcher's words, before `--` and the agent's command.
-    pub fn launcher_words(
-        &self,
-        agent: &str,
-        vm: &str,
-        config: &str,
-        shares: &[&std::path::Path],
-    ) -> Vec<OsString> {
-        let mut words: Vec<OsString> = vec![
-            "/bin/bash".into(),
-            "-c".into(),
-            launcher_script().into(),
-            "shimctl-egress".into(),
-            "--agent".into(),
-            agent.into(),
-            "--vm".into(),
-            vm.into(),
-            "--config".into(),
-            config.into(),
-        ];
+    /// The proxy's filter: two anchored regexes per rule (CONNECT `host:port`, plain-HTTP
+    /// URL); one that matches nothing when there is no rule.
+    pub fn filters(&self) -> Vec<String> {
         let mut filters: Vec<String> = self.rules.iter().flat_map(|(r, _)| r.filters()).collect();
         filters.dedup();
         if filters.is_empty() {
-            // tinyproxy reads an empty filter file as no filter at all. This line matches
-            // nothing it filters: a CONNECT target has a `:port`, a URL its `http://`.
             filters.push("^shimctl-allows-nothing$".into());
         }
-        for f in filters {
-            words.extend(["--filter".into(), f.into()]);
-        }
+        filters
+    }
+
+    /// The VM's own ports that `localhost:PORT` rules forward into the sandbox.
+    pub fn forwards(&self) -> Vec<u16> {
         let mut forwards: Vec<u16> = self.rules.iter().filter_map(|(r, _)| r.forward()).collect();
         forwards.sort_unstable();
         forwards.dedup();
-        for port in forwards {
-            words.extend(["--forward".into(), port.to_string().into()]);
-        }
-        for p in PROTECTED {
-            words.extend(["--protect".into(), (*p).into()]);
-        }
-        for s in shares {
-            words.extend(["--share".into(), s.as_os_str().to_owned()]);
-        }
-        if self.container_socket {
-            words.push("--container-socket".into());
-        }
-        words.push("--".into());
-        words
+        forwards
     }
 }
 
-/// The launcher without its comment lines: they are for readers of the file, and every
-/// byte of the command crosses the ssh command line (twice quoted, in Lima's SCRIPT).
-pub fn launcher_script() -> String {
-    LAUNCHER
-        .lines()
-        .filter(|l| !l.trim_start().starts_with('#'))
-        .collect::<Vec<_>>()
-        .join("\n")
-}
-
-/// The policy for an agent, or None when the config has no egress table that applies (then
-/// the agent runs as without egress).
 pub fn policy(loaded: &Loaded, agent: &Agent) -> Option<Policy> {
     let global = loaded.config.egress.as_ref();
     let own = loaded
@@ -296,11 +224,6 @@ pub fn describe(policy: &Policy, agent: &str) -> Vec<String> {
     for (rule, source) in &policy.rules {
         lines.push(format!("           {rule}  ({source})"));
     }
-    lines.push(if policy.container_socket {
-        "           container socket: shown (container_socket = true); what the engine starts is not filtered".into()
-    } else {
-        "           container socket: hidden".into()
-    });
     lines
 }
 
@@ -434,10 +357,7 @@ mod tests {
     }
 
     #[test]
-    fn launcher_has_no_comment_lines_and_every_default_parses() {
-        let script = launcher_script();
-        assert!(!script.lines().any(|l| l.trim_start().starts_with('#')));
-        assert!(script.contains("bwrap"));
+    fn every_default_rule_parses() {
         for name in crate::agents::builtin_names() {
             let agent = Agent::builtin(name).unwrap();
             assert!(!agent.egress_hosts.is_empty(), "{name}");

@@ -79,6 +79,14 @@ pub fn lima_home() -> Option<PathBuf> {
 }
 
 /// `~/rest` for a path under the host home: lima.yaml may hold a location written that way.
+/// `~/x` as a path under the home directory; anything else as written.
+pub fn expand_tilde(s: &str) -> PathBuf {
+    match (s.strip_prefix("~/"), home()) {
+        (Some(rest), Some(home)) => home.join(rest),
+        _ => PathBuf::from(s),
+    }
+}
+
 pub fn tilde_form(path: &Path) -> Option<PathBuf> {
     let home = home()?;
     let rest = path.strip_prefix(&home).ok()?;

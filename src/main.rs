@@ -25,6 +25,7 @@ mod lima;
 mod locations;
 mod paths;
 mod quote;
+mod sandbox;
 mod shim;
 mod shims;
 mod signals;

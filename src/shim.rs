@@ -10,7 +10,6 @@ use std::path::PathBuf;
 use crate::agents::{Agent, FullAutoDecision};
 use crate::config::Door;
 use crate::config::Loaded;
-use crate::egress;
 use crate::env_policy;
 use crate::error::{Failure, Result};
 use crate::exec::{self, Replacement};
@@ -22,6 +21,7 @@ use crate::lima::{
     process,
 };
 use crate::paths;
+use crate::sandbox::{self, Sandbox};
 
 pub struct Plan {
     pub limactl: Limactl,
@@ -43,8 +43,10 @@ pub struct Plan {
     pub staged: bool,
     /// Wildcard patterns with the forwarded names only they matched.
     pub wildcard_forwarded: Vec<(String, Vec<String>)>,
-    /// Set when the agent runs in the egress sandbox (the config has an [egress] table).
-    pub egress: Option<egress::Policy>,
+    /// The agent's sandbox in the VM (None: `sandbox = false`, or not an agent).
+    pub sandbox: Option<Sandbox>,
+    /// How many leading words of the guest command are the sandbox's launcher.
+    pub launcher_words: usize,
 }
 
 impl Plan {
@@ -238,21 +240,16 @@ pub fn plan(loaded: &Loaded, guest: Guest<'_>) -> Result<Plan> {
         }
         Guest::Command(words) => (command_words(words), Vec::new(), None),
     };
-    let egress = agent.and_then(|a| egress::policy(loaded, a));
-    let argv = match (&egress, agent) {
-        (Some(policy), Some(agent)) => {
-            let shares: Vec<&std::path::Path> = instance
-                .mounts
-                .iter()
-                .filter(|m| m.writable)
-                .map(|m| m.mount_point.as_path())
-                .collect();
+    let sandbox = agent.and_then(|a| sandbox::for_agent(loaded, a, &instance.mounts));
+    let (argv, launcher_words) = match (&sandbox, agent) {
+        (Some(sandbox), Some(agent)) => {
             let config = loaded.short_display_path();
-            let mut words = policy.launcher_words(&agent.name, &vm, &config, &shares);
+            let mut words = sandbox.launcher_words(&agent.name, &vm, &config, &instance.mounts);
+            let n = words.len();
             words.extend(argv);
-            words
+            (words, n)
         }
-        _ => argv,
+        _ => (argv, 0),
     };
 
     let wildcard_forwarded = env_policy::wildcard_matches(&patterns, &forwarded);
@@ -302,7 +299,8 @@ pub fn plan(loaded: &Loaded, guest: Guest<'_>) -> Result<Plan> {
         limactl_env,
         decision,
         wildcard_forwarded,
-        egress,
+        sandbox,
+        launcher_words,
     })
 }
 

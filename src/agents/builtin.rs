@@ -40,6 +40,9 @@ pub(super) struct Builtin {
     /// Hosts of the agent's own service and login, allowed when egress is on (unless the
     /// config says `defaults = false`); taken from the URLs in the CLI.
     pub egress_hosts: &'static [&'static str],
+    /// Where the agent keeps its logins and settings in the home: copied into the
+    /// sandbox's own home when that is first made, so a login done before carries over.
+    pub state: &'static [&'static str],
 }
 
 pub(super) const HELP_VERSION: [&str; 4] = ["-h", "--help", "-V", "--version"];
@@ -187,6 +190,7 @@ pub(super) const BUILTINS: &[Builtin] = &[
             "CLAUDE_CODE_DISABLE_NONESSENTIAL_TRAFFIC",
             "CLAUDE_CODE_RESTRICTED",
         ],
+        state: &["~/.claude", "~/.claude.json"],
         egress_hosts: &[
             "api.anthropic.com",
             "claude.ai",
@@ -285,6 +289,7 @@ pub(super) const BUILTINS: &[Builtin] = &[
         variadic_flags: &["-i", "--image"],
         not_permission_choices: &["--dangerously-bypass-hook-trust", "--search"],
         env: &["OPENAI_API_KEY", "CODEX_API_KEY", "CODEX_ACCESS_TOKEN"],
+        state: &["~/.codex"],
         egress_hosts: &["api.openai.com", "chatgpt.com", "auth.openai.com"],
     },
     Builtin {
@@ -364,6 +369,11 @@ pub(super) const BUILTINS: &[Builtin] = &[
             "MISTRAL_API_KEY",
             "OPENCODE_PERMISSION",
             "OPENCODE_CONFIG_CONTENT",
+        ],
+        state: &[
+            "~/.config/opencode",
+            "~/.local/share/opencode",
+            "~/.local/state/opencode",
         ],
         egress_hosts: &[
             "opencode.ai",
@@ -449,6 +459,7 @@ pub(super) const BUILTINS: &[Builtin] = &[
             "GOOGLE_GEMINI_BASE_URL",
             "NO_BROWSER",
         ],
+        state: &["~/.gemini"],
         egress_hosts: &[
             "generativelanguage.googleapis.com",
             "cloudcode-pa.googleapis.com",
@@ -566,6 +577,7 @@ pub(super) const BUILTINS: &[Builtin] = &[
             "COPILOT_ALLOW_ALL",
             "COPILOT_ASSISTED_APPROVAL",
         ],
+        state: &["~/.copilot", "~/.config/github-copilot"],
         egress_hosts: &[
             "api.githubcopilot.com",
             "*.githubcopilot.com",
@@ -606,6 +618,7 @@ pub(super) const BUILTINS: &[Builtin] = &[
             "VERTEXAI_PROJECT",
             "AIDER_YES_ALWAYS",
         ],
+        state: &["~/.aider"],
         egress_hosts: &["api.openai.com", "api.anthropic.com", "openrouter.ai"],
     },
     Builtin {
@@ -690,6 +703,7 @@ pub(super) const BUILTINS: &[Builtin] = &[
         variadic_flags: NONE,
         not_permission_choices: NONE,
         env: &["AMP_API_KEY", "AMP_URL"],
+        state: &["~/.config/amp", "~/.local/share/amp"],
         egress_hosts: &["ampcode.com", "*.ampcode.com"],
     },
     Builtin {
@@ -717,6 +731,7 @@ pub(super) const BUILTINS: &[Builtin] = &[
         variadic_flags: NONE,
         not_permission_choices: NONE,
         env: &["CURSOR_API_KEY"],
+        state: &["~/.cursor", "~/.config/cursor"],
         egress_hosts: &["cursor.com", "*.cursor.com", "*.cursor.sh"],
     },
 ];

@@ -36,6 +36,8 @@ pub struct Agent {
     pub full_auto: FullAuto,
     /// Hosts allowed by default when egress is on (the built-in profiles' own services).
     pub egress_hosts: Vec<String>,
+    /// Home paths (`~/...`) of the agent's logins and settings.
+    pub state: Vec<String>,
 }
 
 #[derive(Clone, Debug, Default)]
@@ -89,6 +91,7 @@ impl Agent {
                 variadic_flags: strings(b.variadic_flags),
             },
             egress_hosts: strings(b.egress_hosts),
+            state: strings(b.state),
         })
     }
 
@@ -106,6 +109,7 @@ impl Agent {
                 ..FullAuto::default()
             },
             egress_hosts: Vec::new(),
+            state: Vec::new(),
         }
     }
 

@@ -13,12 +13,16 @@ use crate::error::{Exit, Failure, Result};
 use crate::host;
 use crate::invoked;
 use crate::quote::{sh_assignment, sh_join};
+use crate::sandbox;
 use crate::shim;
 
 /// Show what `AGENT ARGS...` would run in the VM (command, directory, variables), without running it.
 #[derive(FromArgs)]
 #[argh(subcommand, name = "explain", help_triggers("-h", "--help", "help"))]
 pub struct Args {
+    /// print the whole command, the sandbox's scripts included (it runs when pasted)
+    #[argh(switch)]
+    pub(super) full: bool,
     /// the agent, e.g. claude
     #[argh(positional)]
     pub(super) agent: String,
@@ -27,7 +31,7 @@ pub struct Args {
     pub(super) args: Vec<String>,
 }
 
-pub fn run(args: &[OsString]) -> Result<Exit> {
+pub fn run(args: &[OsString], full: bool) -> Result<Exit> {
     let (name, rest) = args
         .split_first()
         .ok_or_else(|| Failure::usage("usage: shimctl explain AGENT [ARGS...]"))?;
@@ -51,15 +55,13 @@ pub fn run(args: &[OsString]) -> Result<Exit> {
     }
     let plan = shim::plan(&loaded, shim::Guest::Agent(&agent, rest))?;
 
-    // The egress launcher is a whole script; its name stands for it (shell/egress.bash).
+    // The sandbox's launcher is kilobytes of scripts and options, described below; one word
+    // stands for it unless --full asks for the exact command.
     let mut shown = plan.shell.clone();
-    if plan.egress.is_some() {
-        let script = egress::launcher_script();
-        for word in &mut shown.command {
-            if *word == *script {
-                *word = "<shimctl egress launcher>".into();
-            }
-        }
+    if !full && plan.launcher_words > 0 {
+        shown
+            .command
+            .splice(..plan.launcher_words, [OsString::from("<shimctl sandbox>")]);
     }
     let through_ssh = plan
         .door
@@ -110,13 +112,19 @@ pub fn run(args: &[OsString]) -> Result<Exit> {
     if let Some(decision) = &plan.decision {
         crate::say!("full-auto: {}", decision.describe(&agent.full_auto));
     }
-    match &plan.egress {
+    for line in sandbox::describe(plan.sandbox.as_ref(), &agent.name) {
+        crate::say!("{line}");
+    }
+    match plan.sandbox.as_ref().and_then(|s| s.egress.as_ref()) {
         Some(policy) => {
             for line in egress::describe(policy, &agent.name) {
                 crate::say!("{line}");
             }
         }
-        None => crate::say!("egress:    off (no [egress] table): the agent reaches any host"),
+        None if plan.sandbox.is_some() => {
+            crate::say!("egress:    off (no [egress] table): the agent reaches any host")
+        }
+        None => {}
     }
     if plan.door.is_some() {
         crate::say!(

@@ -83,12 +83,16 @@ fn dispatch(args: Vec<OsString>) -> Result<Exit> {
         && args.len() > 1
         && !is_help(&args[1])
     {
-        let words = match &args[1..] {
+        let (full, words) = match &args[1..] {
+            [flag, rest @ ..] if name == "explain" && flag == "--full" => (true, rest),
+            rest => (false, rest),
+        };
+        let words = match words {
             [dashes, rest @ ..] if dashes == "--" => rest,
             rest => rest,
         };
         return match name {
-            "explain" => explain::run(words),
+            "explain" => explain::run(words, full),
             "bypass" => bypass::run(words.to_vec()),
             _ => run::run(words),
         };
@@ -117,7 +121,7 @@ fn dispatch(args: Vec<OsString>) -> Result<Exit> {
         }
     };
     match cli.command {
-        Command::Explain(a) => explain::run(&agent_and_args(&a.agent, &a.args)),
+        Command::Explain(a) => explain::run(&agent_and_args(&a.agent, &a.args), a.full),
         Command::Bypass(a) => bypass::run(agent_and_args(&a.agent, &a.args)),
         Command::Install(a) => install::run(a),
         Command::Uninstall(a) => uninstall::run(a),

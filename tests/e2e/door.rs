@@ -84,6 +84,13 @@ fn a_closed_connection_is_reopened_and_a_stopped_vm_goes_through_limactl() {
         .arg(format!("ControlPath={}", sock.display()))
         .arg("x")
         .output();
+    // The master removes its socket as it exits, just after answering.
+    for _ in 0..100 {
+        if !sock.exists() {
+            break;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
     assert!(!sock.exists());
     let out = w.shim("claude").arg("x").output().unwrap();
     assert!(out.status.success(), "{}", stderr(&out));

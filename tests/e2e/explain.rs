@@ -29,7 +29,9 @@ fn explain_shows_command_dir_env_names_and_full_auto() {
     );
     let command = field(&text, "command");
     assert!(
-        command.ends_with(r#"sandbox claude --dangerously-skip-permissions -p 'it'\''s $HOME'"#),
+        command.ends_with(
+            r#"sandbox '<shimctl sandbox>' claude --dangerously-skip-permissions -p 'it'\''s $HOME'"#
+        ),
         "{command}"
     );
     assert!(
@@ -85,8 +87,7 @@ fn the_explained_command_runs_as_shown_when_pasted() {
     let args = ["-p", "a'b \"c\" `d` $e", "line\nbreak", ""];
     let out = w
         .shimctl()
-        .arg("explain")
-        .arg("claude")
+        .args(["explain", "--full", "claude"])
         .args(args)
         .env("LANG", "C")
         .output()

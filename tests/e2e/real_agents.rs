@@ -52,22 +52,19 @@ fn pinned_version(agent: &str) -> String {
 
 /// A world whose guest runs the real `agent` (and Node 22 for it) instead of a fake.
 fn world_with(dir: &Path, agent: &str) -> World {
+    // Offline in the guest: the sandbox with egress on has only loopback, and a proxy to
+    // the agent's own hosts (unreachable from here).
     let w = World::builder()
-        .config("[agents.claude]\nenv = [\"IS_SANDBOX\"]\n")
+        .config("[egress]\n[agents.claude]\nenv = [\"IS_SANDBOX\"]\n")
         .build();
     let program = match agent {
         "aider" => dir.join("venv/bin/aider"),
         _ => dir.join("node_modules/.bin").join(agent),
     };
-    // Offline in the guest: an empty network namespace of the guest user's own
-    // (`unshare -rn`, which makes it root there, hence IS_SANDBOX for claude). With egress
-    // on, the sandbox is that already (only loopback, and a proxy to the agent's own hosts)
-    // and refuses new user namespaces.
     let _ = std::fs::remove_file(w.guest_bin.join(agent));
-    let offline = if egress_mode() { "" } else { "unshare -rn " };
     w.write_exec(
         &w.guest_bin.join(agent),
-        &format!("#!/bin/sh\nexec {offline}{} \"$@\"\n", program.display()),
+        &format!("#!/bin/sh\nexec {} \"$@\"\n", program.display()),
     );
     symlink(
         &dir.join("node_modules/.bin/node"),

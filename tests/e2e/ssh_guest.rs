@@ -43,7 +43,11 @@ fn observe(w: &World, agent: &Path, home: &Path, line: &str, terminal: bool) -> 
         .stdin(Stdio::null())
         .output()
         .unwrap();
-    let record_home = if home == w.home { &w.guest_home } else { home };
+    let record_home = if home == w.home {
+        w.agent_home()
+    } else {
+        home.to_path_buf()
+    };
     let d = record_home.join("records/claude");
     let yes = |f: &str| {
         std::fs::read(d.join(f))

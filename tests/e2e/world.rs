@@ -118,8 +118,10 @@ impl World {
             lima_home,
             lima_bin: root.join("lima-bin"),
             shims: root.join("home/.local/share/shimctl/shims"),
-            guest_home,
-            guest_bin: root.join("guest-bin"),
+            guest_home: guest_home.clone(),
+            // The guest user's own tools, as the template installs them: the agent's
+            // sandbox shows ~/.local/bin read-only.
+            guest_bin: guest_home.join(".local/bin"),
             project: root.join("home/Projects/app"),
             log: root.join("limactl.log"),
             root,
@@ -298,12 +300,28 @@ impl World {
         std::fs::write(dir.join("config.toml"), text).unwrap();
     }
 
+    /// Read by the fake agents from beside themselves (the sandbox shows them read-only).
     pub fn set_exit_status(&self, code: i32) {
-        std::fs::write(self.guest_home.join("exit-status"), code.to_string()).unwrap();
+        std::fs::write(self.guest_bin.join("exit-status"), code.to_string()).unwrap();
+    }
+
+    /// The home the agents see: their sandbox's own (made at the first start), or the
+    /// guest user's without the sandbox.
+    pub fn agent_home(&self) -> PathBuf {
+        let private = self.guest_home.join(".shimctl-sandbox/home");
+        if private.is_dir() {
+            private
+        } else {
+            self.guest_home.clone()
+        }
+    }
+
+    fn records(&self) -> PathBuf {
+        self.agent_home().join("records")
     }
 
     pub fn record(&self, agent: &str) -> Record {
-        let d = self.guest_home.join("records").join(agent);
+        let d = self.records().join(agent);
         let read = |f: &str| std::fs::read(d.join(f)).unwrap_or_default();
         let split = |bytes: Vec<u8>| -> Vec<Vec<u8>> {
             let mut parts: Vec<Vec<u8>> = bytes.split(|&b| b == 0).map(<[u8]>::to_vec).collect();
@@ -330,15 +348,11 @@ impl World {
 
     /// Whether any agent ran in the guest.
     pub fn any_ran(&self) -> bool {
-        std::fs::read_dir(self.guest_home.join("records")).is_ok_and(|mut d| d.next().is_some())
+        std::fs::read_dir(self.records()).is_ok_and(|mut d| d.next().is_some())
     }
 
     pub fn ran(&self, agent: &str) -> bool {
-        self.guest_home
-            .join("records")
-            .join(agent)
-            .join("argv")
-            .exists()
+        self.records().join(agent).join("argv").exists()
     }
 
     /// Every limactl invocation so far, as argument lists.

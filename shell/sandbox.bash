@@ -1,0 +1,331 @@
+# shimctl sandbox launcher. The shim sends this script with every agent start, as
+# `/bin/bash -c SCRIPT shimctl-sandbox OPTIONS -- AGENT ARGS`, so the VM always runs the
+# launcher of the shimctl that started it; nothing here is installed in the guest, only
+# the engines it drives (bubblewrap, perl; with egress also socat and tinyproxy).
+#
+# The agent's world is an allow-list (docs/sandbox.md): the system read-only, a private
+# home of its own (persistent, never read by anything outside the sandbox), the home's
+# tool directories read-only, the VM's shares (writable ones writable, except the files the
+# host runs: git's config and hooks, editor and agent settings), fresh /tmp, /run, /var/tmp
+# and /dev, no root, no socket of the VM. With egress its only way out is the proxy.
+#
+# Exit status: the agent's, or death by the agent's signal, as without the sandbox; 125
+# when the sandbox cannot be set up (nothing ran).
+
+set -u
+# Absolute tools only: PATH may name directories the agent can write.
+agent_path=${PATH-}
+PATH=/usr/sbin:/usr/bin:/sbin:/bin
+
+fail() {
+  printf 'shimctl: %s\n' "$1" >&2
+  exit 125
+}
+
+shares=() ro_shares=() tools=() states=() host_run=() prunes=() refuse=() unprotected=()
+filters=() forwards=() egress="" container_socket="" vm="the VM"
+waiter="" egress_stage="" blocked_message="" git_note="" protect=1
+while [ $# -gt 0 ]; do
+  case $1 in
+  --share) shares+=("$2"); shift 2 ;;
+  --share-ro) ro_shares+=("$2"); shift 2 ;;
+  --tool) tools+=("$2"); shift 2 ;;
+  --state) states+=("$2"); shift 2 ;;
+  --host-run) host_run+=("$2"); shift 2 ;;
+  --prune) prunes+=("$2"); shift 2 ;;
+  --unprotected) unprotected+=("$2"); shift 2 ;;
+  --no-protect) protect=""; shift ;;
+  --refuse) refuse+=("$2" "$3"); shift 3 ;;
+  --git-note) git_note=$2; shift 2 ;;
+  --vm) vm=$2; shift 2 ;;
+  --waiter) waiter=$2; shift 2 ;;
+  --container-socket) container_socket=1; shift ;;
+  # Egress: its stage script (shell/egress.bash), the refusal line, the filter.
+  --egress) egress=1; egress_stage=$2; shift 2 ;;
+  --blocked-message) blocked_message=$2; shift 2 ;;
+  # A count, then that many words: a policy of any size costs one step here.
+  --filters)
+    if ! [[ $2 =~ ^[0-9]+$ ]] || [ $(($# - 2)) -lt "$2" ]; then fail "sandbox launcher: bad --filters"; fi
+    filters=("${@:3:$2}")
+    shift $((2 + $2)) ;;
+  --forward) forwards+=("$2"); shift 2 ;;
+  --) shift; break ;;
+  *) fail "sandbox launcher: unknown option $1 (the shim and the launcher disagree; reinstall shimctl)" ;;
+  esac
+done
+[ $# -gt 0 ] || fail "sandbox launcher: no command"
+[ -n "$waiter" ] || fail "sandbox launcher: no waiter"
+
+needed=(bwrap perl)
+[ -n "$egress" ] && needed+=(socat tinyproxy setsid)
+for tool in "${needed[@]}"; do
+  found=$(command -v "$tool") || found=""
+  if [ ! -f "$found" ] || [ ! -x "$found" ]; then
+    fail "the agent sandbox needs $tool in VM \`$vm\`; install what it needs: shimctl vm provision"
+  fi
+done
+if [ -z "${HOME-}" ] || [ ! -d "$HOME" ] || [ "$HOME" = / ]; then
+  fail "sandbox: the guest user has no home directory (HOME=${HOME-})"
+fi
+uid=$UID
+# Mount points must be real directories: bubblewrap cannot mount on a symbolic link.
+home=$(realpath -e -- "$HOME") || fail "sandbox: cannot resolve the home directory $HOME"
+
+# The launcher's private files go where no share and no sandbox reaches: the user's runtime
+# directory (the sandbox sees its own, empty), else /tmp (the sandbox has its own).
+base=/tmp
+[ -d "/run/user/$uid" ] && [ -w "/run/user/$uid" ] && base=/run/user/$uid
+run=$(mktemp -d "$base/shimctl-sandbox.XXXXXXXX") || fail "sandbox: cannot make a private directory in $base in VM \`$vm\`"
+# A launcher killed outright could not remove its directory: the next start does, once
+# the process named there is gone (a pid means something only in its PID namespace).
+pidns=$(stat -L -c %i /proc/self/ns/pid 2>/dev/null) || pidns=unknown
+echo "$$ $pidns" >"$run/pid"
+for old in "$base"/shimctl-sandbox.*/pid; do
+  if [ ! -f "$old" ] || [ "$old" = "$run/pid" ] || ! read -r owner owner_ns <"$old"; then continue; fi
+  if [[ $owner =~ ^[0-9]+$ ]] && [ "$owner_ns" = "$pidns" ] && ! kill -0 "$owner" 2>/dev/null; then
+    rm -rf -- "${old%/pid}"
+  fi
+done
+mkdir "$run/sandbox"
+child=""
+cleanup() {
+  [ -n "$child" ] && kill "$child" 2>/dev/null
+  child=""
+  rm -rf -- "$run"
+}
+trap cleanup EXIT
+trap 'sweep_shares; exit 129' HUP
+trap 'sweep_shares; exit 143' TERM
+
+# --- the private home ---------------------------------------------------------------------
+# Persistent, and read by nothing outside the sandbox: the agent's own state, caches and
+# scratch files. Made on the first start, with the agents' state (logins) copied in from
+# the real home once, while no agent has touched it yet.
+private=$home/.shimctl-sandbox
+if [ ! -d "$private/home" ]; then
+  (umask 077 && mkdir -p -- "$private") || fail "sandbox: cannot create $private"
+  fresh=$(mktemp -d "$private/.new.XXXXXXXX") || fail "sandbox: cannot create the agent's home in $private"
+  for rel in "${states[@]}"; do
+    if [ -e "$home/$rel" ] && [ ! -L "$home/$rel" ]; then
+      if ! mkdir -p -- "$fresh/$(dirname -- "$rel")" || ! cp -a -- "$home/$rel" "$fresh/$rel"; then
+        fail "sandbox: cannot copy $rel into the agent's home"
+      fi
+    fi
+  done
+  mv -T -- "$fresh" "$private/home" || fail "sandbox: cannot create the agent's home in $private"
+fi
+[ -L "$private" ] || [ -L "$private/home" ] && fail "sandbox: $private is a symbolic link; remove it"
+
+# --- the file system: an allow-list -------------------------------------------------------
+fs=()
+for entry in /*; do
+  name=${entry#/}
+  if [ -L "$entry" ]; then
+    # Merged /usr: /bin -> usr/bin and the like.
+    fs+=(--symlink "$(readlink -- "$entry")" "$entry")
+    continue
+  fi
+  case $name in
+  usr | etc | opt | srv | snap | bin | sbin | lib | lib32 | lib64 | libx32 | nix) fs+=(--ro-bind "$entry" "$entry") ;;
+  esac
+done
+fs+=(--ro-bind /sys /sys --dev /dev --proc /proc --tmpfs /tmp --tmpfs /dev/shm)
+# /run: the agent's own, empty; the resolver's file when /etc/resolv.conf points there.
+fs+=(--tmpfs /run --perms 0700 --dir "/run/user/$uid")
+resolv=$(realpath -e /etc/resolv.conf 2>/dev/null) || resolv=""
+case $resolv in /run/*) fs+=(--ro-bind "$resolv" "$resolv") ;; esac
+# /var: what programs read there (the package lists), nothing that listens.
+fs+=(--tmpfs /var --symlink ../run /var/run --symlink ../run/lock /var/lock --dir /var/tmp)
+for keep in /var/lib/dpkg /var/lib/apt /var/cache/debconf /var/lib/ucf; do
+  [ -d "$keep" ] && fs+=(--ro-bind "$keep" "$keep")
+done
+fs+=(--bind "$private/home" "$home")
+for rel in "${tools[@]}"; do
+  [ -d "$home/$rel" ] && [ ! -L "$home/$rel" ] && fs+=(--ro-bind "$home/$rel" "$home/$rel")
+done
+
+# --- shares, and the files in them that the host runs -------------------------------------
+protect_gitdir() { # REAL DEST: a git directory can be neither renamed nor replaced, and
+  # what git runs from it is read-only
+  local g=$1 at=$2 f sub hooks
+  fs+=(--bind "$g" "$at")
+  # An empty config.worktree is what git reads when there is none; made so that a
+  # repository with extensions.worktreeConfig cannot be given one.
+  [ -e "$g/config.worktree" ] || : >"$g/config.worktree" 2>/dev/null
+  for f in config config.worktree commondir gitdir; do
+    [ -e "$g/$f" ] && fs+=(--ro-bind "$g/$f" "$at/$f")
+  done
+  # Made when missing (inside .git, as git init would), so the agent cannot plant them.
+  for f in hooks info; do
+    [ -e "$g/$f" ] || mkdir -- "$g/$f" 2>/dev/null
+    [ -e "$g/$f" ] && fs+=(--ro-bind "$g/$f" "$at/$f")
+  done
+  # core.hooksPath naming a directory of the work tree (husky): the host runs it too.
+  if [ -f "$g/config" ] && hooks=$(git config --file "$g/config" --get core.hooksPath 2>/dev/null); then
+    case $hooks in /* | "~"*) ;; *) [ -d "${g%/*}/$hooks" ] && fs+=(--ro-bind "${g%/*}/$hooks" "${at%/*}/$hooks") ;; esac
+  fi
+  for sub in "$g"/modules/* "$g"/worktrees/*; do
+    [ -f "$sub/HEAD" ] && [ ! -L "$sub" ] && protect_gitdir "$sub" "$at${sub#"$g"}"
+  done
+}
+gitdirs=()
+neutralize_commondir() {
+  if [ -e "$1/commondir" ] || [ -L "$1/commondir" ]; then
+    mv -f -- "$1/commondir" "$1/commondir.removed-by-shimctl" 2>/dev/null || rm -f -- "$1/commondir"
+    printf 'shimctl: removed %s/commondir, which sent git to another configuration (an agent planted it)\n' "$1" >&2
+  fi
+}
+# Repositories made during the session (git init, git clone) are the agent's, config and
+# hooks included: when it ends, what the host's git would run from them is taken out.
+# Only keys that run nothing stay in their config; hooks move to hooks.disabled-by-shimctl.
+sanitize_new_repo() {
+  local g=$1 key removed=() h
+  if [ -f "$g/config" ] && [ ! -L "$g/config" ]; then
+    cp -p -- "$g/config" "$g/config.shimctl-original" 2>/dev/null
+    while IFS= read -r key; do
+      case ${key,,} in
+      core.repositoryformatversion | core.filemode | core.bare | core.logallrefupdates | \
+        core.ignorecase | core.precomposeunicode | core.symlinks | extensions.objectformat | \
+        remote.*.url | remote.*.fetch | branch.*.remote | branch.*.merge | user.name | user.email) ;;
+      *) git config --file "$g/config" --unset-all "$key" 2>/dev/null; removed+=("$key") ;;
+      esac
+    done < <(git config --file "$g/config" --list --name-only 2>/dev/null | sort -u)
+  fi
+  for h in "$g"/hooks/*; do
+    [ -e "$h" ] || [ -L "$h" ] || continue
+    case $h in *.sample) continue ;; esac
+    mkdir -p -- "$g/hooks.disabled-by-shimctl" && mv -f -- "$h" "$g/hooks.disabled-by-shimctl/" && removed+=("hooks/${h##*/}")
+  done
+  for h in commondir config.worktree; do
+    if [ -e "$g/$h" ] || [ -L "$g/$h" ]; then rm -f -- "$g/$h" && removed+=("$h"); fi
+  done
+  if [ ${#removed[@]} -eq 0 ]; then
+    rm -f -- "$g/config.shimctl-original"
+  else
+    printf 'shimctl: %s is a repository made during the session: took out what the host'\''s git would run (%s; the config as it was: .git/config.shimctl-original)\n' "${g%/.git}" "${removed[*]}" >&2
+  fi
+}
+swept=""
+sweep_shares() { # at the end: planted commondirs, new repositories
+  local share found known g
+  [ -n "$protect" ] && [ -n "$scan_done" ] && [ -z "$swept" ] || return 0
+  swept=1
+  for share in "${scanned[@]}"; do
+    while IFS= read -r -d '' found; do
+      if [ ! -d "$found" ] || [ -L "$found" ]; then continue; fi
+      known=""
+      for g in "${gitdirs[@]}"; do [ "$g" = "$found" ] && known=1 && break; done
+      if [ -n "$known" ]; then neutralize_commondir "$found"; else sanitize_new_repo "$found"; fi
+    done < <(find "$share" -xdev \( -false "${prune[@]}" \) -prune -o -name .git -print0 -prune 2>/dev/null)
+  done
+}
+scanned=() scan_done=""
+prune=()
+for p in "${prunes[@]}"; do prune+=(-o -name "$p"); done
+scan_share() { # REAL DEST: what the host runs inside one writable share
+  local share=$1 dest=$2 found names=() p
+  scanned+=("$share")
+  for p in "${host_run[@]}"; do names+=(-o -name "$p"); done
+  while IFS= read -r -d '' found; do
+    at=$dest${found#"$share"}
+    case ${found##*/} in
+    .git)
+      if [ -d "$found" ] && [ ! -L "$found" ]; then
+        # A repository's own .git never has a commondir (only a linked work tree's git
+        # directory does): one there was planted to redirect git to another config.
+        neutralize_commondir "$found"
+        protect_gitdir "$found" "$at"
+        gitdirs+=("$found")
+      else
+        # A gitfile (a linked work tree or submodule) points at its git directory.
+        fs+=(--ro-bind "$found" "$at")
+      fi
+      ;;
+    *) fs+=(--ro-bind "$found" "$at") ;;
+    esac
+  done < <(find "$share" -xdev \( -false "${prune[@]}" \) -prune -o \( -name .git "${names[@]}" \) -print0 -prune 2>/dev/null)
+}
+# Each at the path Lima mounts it on (where Lima's `cd` put the agent).
+for share in "${shares[@]}"; do
+  real=$(realpath -e -- "$share" 2>/dev/null) || continue
+  [ -d "$real" ] || continue
+  fs+=(--bind "$real" "$share")
+  [ -n "$protect" ] || continue
+  skip=""
+  for u in "${unprotected[@]}"; do
+    case $share/ in "$u"/*) skip=1 ;; esac
+  done
+  [ -n "$skip" ] || scan_share "$real" "$share"
+done
+for share in "${ro_shares[@]}"; do
+  real=$(realpath -e -- "$share" 2>/dev/null) && [ -d "$real" ] && fs+=(--ro-bind "$real" "$share")
+done
+scan_done=1
+
+# --- what is not the agent's: root, the container engine ----------------------------------
+i=0
+while [ $i -lt ${#refuse[@]} ]; do
+  program=${refuse[i]} message=${refuse[i + 1]}
+  i=$((i + 2))
+  for dir in /usr/bin /usr/sbin /usr/local/bin; do
+    [ -e "$dir/$program" ] || continue
+    printf '#!/bin/bash\nprintf "%%s\\n" %q >&2\nexit 1\n' "$message" >"$run/refuse-$program"
+    chmod 555 "$run/refuse-$program"
+    fs+=(--ro-bind "$run/refuse-$program" "$dir/$program")
+  done
+done
+# git in the sandbox: the same git, which says why when it failed to write a protected file.
+if [ -n "$git_note" ] && [ -x /usr/bin/git ] && [ ${#gitdirs[@]} -gt 0 ]; then
+  # shellcheck disable=SC2016 # written into the wrapper as is
+  printf '#!/bin/bash\n/run/.shimctl-git "$@" && exit 0\ns=$?\ncase " $* " in *" push "*|*" config "*|*" remote "*|*" branch "*|*" submodule "*|*" worktree "*|*" init "*) printf "%%s\\n" %q >&2 ;; esac\nexit $s\n' "$git_note" >"$run/git"
+  chmod 555 "$run/git"
+  fs+=(--ro-bind /usr/bin/git /run/.shimctl-git --ro-bind "$run/git" /usr/bin/git)
+fi
+if [ -n "$container_socket" ]; then
+  for sock in "/run/user/$uid/docker.sock" "/run/user/$uid/podman/podman.sock" /run/docker.sock /run/podman/podman.sock; do
+    [ -S "$sock" ] && fs+=(--bind "$sock" "$sock")
+  done
+fi
+fs+=(--bind "$run/sandbox" /tmp/.shimctl)
+
+# --- run it -------------------------------------------------------------------------------
+# Ctrl-C and Ctrl-\ are the agent's (the waiter gives them back to it); this shell learns
+# how the agent ended from the status file. bwrap dies with this shell (and takes the
+# sandbox with it) however this shell ends.
+trap '' INT QUIT
+sandbox=(bwrap --die-with-parent --unshare-all --unshare-user --disable-userns "${fs[@]}")
+if [ -n "$egress" ]; then
+  # The proxy and its helpers run in a PID namespace of their own, whose first process
+  # dies with this shell: killed at any moment, nothing of them survives. Its own /proc:
+  # bubblewrap inside it reads its child's namespaces there (bubblewrap.c,
+  # namespace_ids_read).
+  printf '%s\n' "${filters[@]}" >"$run/filter"
+  SHIMCTL_AGENT_PATH=$agent_path SHIMCTL_WAITER=$waiter \
+    bwrap --die-with-parent --unshare-pid --dev-bind / / --proc /proc -- \
+    /bin/bash -c "$egress_stage" shimctl-egress "$run" "$blocked_message" \
+    ${#forwards[@]} "${forwards[@]}" ${#sandbox[@]} "${sandbox[@]}" "$@" &
+else
+  SHIMCTL_AGENT_PATH=$agent_path \
+    "${sandbox[@]}" --share-net -- /usr/bin/perl -e "$waiter" -- "$@" &
+fi
+child=$!
+wait "$child"
+status=$?
+child=""
+sweep_shares
+
+report=""
+if [ -f "$run/sandbox/status" ] && [ ! -L "$run/sandbox/status" ]; then
+  IFS= read -r report <"$run/sandbox/status"
+fi
+cleanup
+case $report in
+"exit "[0-9] | "exit "[0-9][0-9] | "exit "[0-9][0-9][0-9]) exit "${report#exit }" ;;
+"signal "[0-9] | "signal "[0-9][0-9])
+  sig=${report#signal }
+  trap - "$sig" 2>/dev/null
+  kill -"$sig" $$ 2>/dev/null
+  exit $((128 + sig))
+  ;;
+esac
+fail "the sandbox (bubblewrap) could not start the agent in VM \`$vm\` (status $status); check: shimctl doctor"

@@ -1,0 +1,100 @@
+# shimctl waiter: the first program inside the agent's sandbox (shell/sandbox.bash).
+#   perl -e WAITER -- [--bridge PORT SOCKET]... -- AGENT ARGS
+# Listens on 127.0.0.1:PORT for each bridge and carries each connection to SOCKET (the
+# egress proxy, a forwarded VM port), then runs the agent and writes how it ended to
+# /tmp/.shimctl/status: bubblewrap reports a signal death as 128+N, and the launcher
+# gives the agent's own death back to the caller.
+use strict;
+use warnings;
+use POSIX ();
+use Socket;
+
+my $status_file = "/tmp/.shimctl/status";
+$ENV{PATH} = delete $ENV{SHIMCTL_AGENT_PATH} if exists $ENV{SHIMCTL_AGENT_PATH};
+delete $ENV{SHIMCTL_WAITER};
+# Ctrl-C and Ctrl-\ are the agent's: the waiter and the bridges ignore them.
+$SIG{INT} = $SIG{QUIT} = "IGNORE";
+
+sub fail { print STDERR "shimctl: sandbox: $_[0]\n"; exit 125 }
+
+shift @ARGV if @ARGV && $ARGV[0] eq "--";
+my @bridges;
+while (@ARGV && $ARGV[0] eq "--bridge") {
+  my (undef, $port, $path) = splice(@ARGV, 0, 3);
+  push @bridges, [$port, $path];
+}
+shift @ARGV if @ARGV && $ARGV[0] eq "--";
+fail("no command") unless @ARGV;
+
+# Listening before the agent starts: it never finds the port closed.
+for my $b (@bridges) {
+  my ($port, $path) = @$b;
+  socket(my $listen, PF_INET, SOCK_STREAM, 0) or fail("socket: $!");
+  setsockopt($listen, SOL_SOCKET, SO_REUSEADDR, 1);
+  bind($listen, sockaddr_in($port, inet_aton("127.0.0.1"))) or fail("cannot listen on 127.0.0.1:$port: $!");
+  listen($listen, 64) or fail("listen: $!");
+  my $pid = fork() // fail("cannot fork: $!");
+  if ($pid == 0) {
+    $SIG{CHLD} = "IGNORE";
+    while (1) {
+      my $conn;
+      accept($conn, $listen) or next;
+      my $c = fork();
+      if (defined $c && $c == 0) {
+        close $listen;
+        socket(my $up, PF_UNIX, SOCK_STREAM, 0) or POSIX::_exit(1);
+        connect($up, pack_sockaddr_un($path)) or POSIX::_exit(1);
+        shuttle($conn, $up);
+        POSIX::_exit(0);
+      }
+      close $conn;
+    }
+  }
+  close $listen;
+}
+
+# Copies both ways until both sides have closed their sending half.
+sub shuttle {
+  my ($a, $b) = @_;
+  my %peer = (fileno($a) => [$a, $b], fileno($b) => [$b, $a]);
+  my %open = map { $_ => 1 } keys %peer;
+  while (%open) {
+    my $rin = "";
+    vec($rin, $_, 1) = 1 for keys %open;
+    my $n = select(my $rout = $rin, undef, undef, undef);
+    next if $n < 0 && $!{EINTR};
+    last if $n < 0;
+    for my $fd (keys %open) {
+      next unless vec($rout, $fd, 1);
+      my ($from, $to) = @{ $peer{$fd} };
+      my $got = sysread($from, my $buf, 65536);
+      if (!$got) {
+        shutdown($to, 1);
+        delete $open{$fd};
+        next;
+      }
+      my $off = 0;
+      while ($off < $got) {
+        my $w = syswrite($to, $buf, $got - $off, $off);
+        return unless defined $w;
+        $off += $w;
+      }
+    }
+  }
+}
+
+my $pid = fork() // fail("cannot fork: $!");
+if ($pid == 0) {
+  $SIG{INT} = $SIG{QUIT} = "DEFAULT";
+  { exec { $ARGV[0] } @ARGV; }
+  my $code = $!{ENOENT} ? 127 : 126;
+  print STDERR "$ARGV[0]: ", ($code == 127 ? "command not found" : "$!"), "\n";
+  POSIX::_exit($code);
+}
+$SIG{TERM} = $SIG{HUP} = sub { kill $_[0], $pid };
+my $w;
+do { $w = waitpid($pid, 0) } while ($w == -1 && $!{EINTR});
+my $st = $?;
+my $report = ($st & 127) ? "signal " . ($st & 127) : "exit " . ($st >> 8);
+if (open(my $fh, ">", $status_file)) { print $fh "$report\n"; close $fh; }
+exit(($st & 127) ? 128 + ($st & 127) : $st >> 8);
