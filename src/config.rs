@@ -254,6 +254,8 @@ pub fn load() -> Result<Loaded> {
     })?;
     let config = parse(&text)
         .map_err(|e| Failure::cannot_run(format!("config error in {}{e}", path.display())))?;
+    check_agent_names(&config)
+        .map_err(|e| Failure::cannot_run(format!("config error in {}: {e}", path.display())))?;
     Ok(Loaded {
         config,
         path: Some(path),
@@ -261,6 +263,63 @@ pub fn load() -> Result<Loaded> {
 }
 
 /// Parses config text; the error reads ` line N, key `k`: what is wrong`.
+/// A table for a name that is no built-in agent, has no `command` and no shim is a typo
+/// (`[agents.claude-code.egress]`): taken silently, it would leave the real agent without
+/// what the table says (an egress filter, say).
+fn check_agent_names(config: &Config) -> std::result::Result<(), String> {
+    for (name, table) in &config.agents {
+        if Agent::builtin(&name.0).is_some() || table.command.is_some() {
+            continue;
+        }
+        let has_shim = locations::default_shim_dir()
+            .is_some_and(|d| std::fs::symlink_metadata(d.join(&name.0)).is_ok());
+        if has_shim {
+            continue;
+        }
+        let hint = match nearest(&name.0, agents::builtin_names()) {
+            Some(near) => format!("did you mean `{near}`? "),
+            None => String::new(),
+        };
+        return Err(format!(
+            "`[agents.{name}]`: `{name}` is not an agent; {hint}(a new agent needs `command = \"...\"` or a shim: shimctl install {name})"
+        ));
+    }
+    Ok(())
+}
+
+/// The candidate closest to `name`: one it starts or ends with, else within a third of its
+/// length in edits.
+pub fn nearest<'a>(name: &str, candidates: impl Iterator<Item = &'a str>) -> Option<&'a str> {
+    let name = name.to_ascii_lowercase();
+    let mut best: Option<(usize, &str)> = None;
+    for c in candidates {
+        let d = if name.starts_with(c) || name.ends_with(c) || c.starts_with(&name) {
+            0
+        } else {
+            edit_distance(&name, c)
+        };
+        if d <= name.len().max(c.len()) / 3 && best.is_none_or(|(bd, _)| d < bd) {
+            best = Some((d, c));
+        }
+    }
+    best.map(|(_, c)| c)
+}
+
+fn edit_distance(a: &str, b: &str) -> usize {
+    let b: Vec<char> = b.chars().collect();
+    let mut row: Vec<usize> = (0..=b.len()).collect();
+    for (i, ca) in a.chars().enumerate() {
+        let mut prev = row[0];
+        row[0] = i + 1;
+        for (j, cb) in b.iter().enumerate() {
+            let cur = row[j + 1];
+            row[j + 1] = (prev + usize::from(ca != *cb)).min(row[j] + 1).min(cur + 1);
+            prev = cur;
+        }
+    }
+    row[b.len()]
+}
+
 pub fn parse(text: &str) -> std::result::Result<Config, String> {
     toml::from_str::<Config>(text).map_err(|e| {
         let message = e.message().trim_end().to_string();
@@ -440,6 +499,39 @@ impl Loaded {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_misspelt_agent_table_is_an_error_with_the_nearest_name() {
+        let c = parse("[agents.claude-code.egress]\nallow = []\n").unwrap();
+        let e = check_agent_names(&c).unwrap_err();
+        assert!(
+            e.contains("`claude-code` is not an agent; did you mean `claude`?"),
+            "{e}"
+        );
+        let c = parse("[agents.codx]\nenv = []\n").unwrap();
+        assert!(
+            check_agent_names(&c)
+                .unwrap_err()
+                .contains("did you mean `codex`?")
+        );
+        let c = parse("[agents.mine]\ncommand = \"my-agent\"\n").unwrap();
+        assert!(check_agent_names(&c).is_ok());
+        assert_eq!(nearest("zzzzzz", ["claude", "codex"].into_iter()), None);
+    }
+
+    #[test]
+    fn sandbox_is_a_switch_or_a_table() {
+        let c = parse("sandbox = false\n").unwrap();
+        assert!(matches!(c.sandbox, Some(SandboxSetting::Switch(false))));
+        let c = parse("[sandbox]\ncontainer_socket = true\nunprotected = [\"~/scratch\"]\ntools = [\"~/.deno\"]\n").unwrap();
+        let Some(SandboxSetting::Table(t)) = c.sandbox else {
+            panic!()
+        };
+        assert_eq!(t.container_socket, Some(true));
+        assert!(parse("[sandbox]\ntools = [\"/etc\"]\n").is_err());
+        assert!(parse("[sandbox]\ntools = [\"~/../x\"]\n").is_err());
+        assert!(parse("[agents.claude]\nsandbox = false\nstate = [\"~/.x\"]\n").is_ok());
+    }
 
     #[test]
     fn empty_config_is_valid() {

@@ -1,11 +1,17 @@
 //! What sharing a directory with the VM hands the agent that it should not have: the whole
-//! home, the root, and the usual credential files. Used to warn (`share`, `doctor`) and to
-//! choose what a message suggests.
+//! home, the root, the usual credential files, and shimctl's own files (whose change the
+//! host runs). Used by `share` (ask, refuse), `doctor` (warn), the shim (stop) and to choose
+//! what a message suggests.
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 use crate::locations;
 
+/// Directories under the home that hold many programs' tokens: sharing one (or what holds
+/// it) exposes them, sharing a directory inside one need not.
+const SECRET_HOLDERS: &[&str] = &[".config", ".local", ".cache"];
+
+/// Credentials: sharing one, what holds it, or anything inside it exposes it.
 const SECRETS: &[&str] = &[
     ".ssh",
     ".aws",
@@ -22,23 +28,82 @@ fn canonical(p: &Path) -> std::path::PathBuf {
     std::fs::canonicalize(p).unwrap_or_else(|_| p.to_path_buf())
 }
 
-/// The secrets under `dir` (resolved), each as a short description.
+/// The secrets that sharing `dir` (resolved) exposes, each as a short description: those
+/// it holds, and the one it is inside. Both the user's home and `dir` itself are looked in
+/// (another user's home shared as a project still has its `.ssh`).
 pub fn exposed_secrets(dir: &Path) -> Vec<String> {
     let mut found = Vec::new();
+    let home = locations::home().map(|h| canonical(&h));
     if dir == Path::new("/") {
         found.push("the whole file system".to_string());
-    } else if let Some(home) = locations::home().map(|h| canonical(&h))
+    } else if let Some(home) = &home
         && home.starts_with(dir)
     {
         found.push(format!("the whole home directory {}", home.display()));
     }
-    found.extend(
-        SECRETS
-            .iter()
-            .filter(|s| dir.join(s).exists())
-            .map(|s| s.to_string()),
-    );
+    for s in SECRET_HOLDERS {
+        if home.as_ref().is_some_and(|h| h.join(s).starts_with(dir)) {
+            found.push(s.to_string());
+        }
+    }
+    for s in SECRETS {
+        let in_home = home.as_ref().map(|h| h.join(s));
+        let exposed = in_home
+            .as_ref()
+            .is_some_and(|p| (p.starts_with(dir) && p.exists()) || dir.starts_with(p))
+            || dir.join(s).exists();
+        if exposed {
+            found.push(s.to_string());
+        }
+    }
+    found.dedup();
     found
+}
+
+/// shimctl's own files, whose change the host runs: the config, the shim directory, the
+/// cache, the binary and LIMA_HOME (the instances' ssh.config, Lima's key). Resolved.
+pub fn own_files() -> Vec<(&'static str, PathBuf)> {
+    let mut own = Vec::new();
+    if let Some((config, _)) = locations::config_file() {
+        own.push(("shimctl's config", config));
+    }
+    if let Some(d) = locations::default_shim_dir() {
+        own.push(("the shim directory", d));
+    }
+    if let Some(d) = locations::cache_dir() {
+        own.push(("shimctl's cache", d));
+    }
+    if let Ok(exe) = std::env::current_exe() {
+        own.push(("the shimctl binary", exe));
+    }
+    if let Some(d) = locations::lima_home() {
+        own.push(("LIMA_HOME", d));
+    }
+    own.into_iter()
+        .map(|(what, p)| (what, resolved_or_parent(&p)))
+        .collect()
+}
+
+/// A path with symlinks resolved; one that does not exist yet, by its nearest parent.
+pub fn resolved_or_parent(p: &Path) -> PathBuf {
+    if let Ok(c) = std::fs::canonicalize(p) {
+        return c;
+    }
+    match (p.parent(), p.file_name()) {
+        (Some(parent), Some(name)) if parent != p => resolved_or_parent(parent).join(name),
+        _ => p.to_path_buf(),
+    }
+}
+
+/// Which of `own` a share of `dir` (resolved) would hand the agent: a share that holds one,
+/// or lies inside one.
+pub fn own_files_in<'a>(
+    dir: &Path,
+    own: &'a [(&'static str, PathBuf)],
+) -> Vec<&'a (&'static str, PathBuf)> {
+    own.iter()
+        .filter(|(_, p)| p.starts_with(dir) || dir.starts_with(p))
+        .collect()
 }
 
 /// The command a message suggests for sharing `cwd`: `shimctl share .`, unless that would

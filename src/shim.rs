@@ -205,6 +205,8 @@ pub fn plan(loaded: &Loaded, guest: Guest<'_>) -> Result<Plan> {
         )));
     }
 
+    own_files_not_shared(&vm, &limactl, &instance.mounts)?;
+
     let host_cwd = std::env::current_dir().map_err(|e| {
         Failure::cannot_run(format!(
             "cannot read the current directory ({e}); cd to a project directory"
@@ -302,6 +304,28 @@ pub fn plan(loaded: &Loaded, guest: Guest<'_>) -> Result<Plan> {
         sandbox,
         launcher_words,
     })
+}
+
+/// The agent must not be able to change what the host runs: shimctl's config, shims, cache
+/// and binary, the limactl it runs, LIMA_HOME. A symlink into a share (dotfile managers make
+/// them) counts where it leads.
+fn own_files_not_shared(vm: &str, limactl: &Limactl, mounts: &[Mount]) -> Result<()> {
+    if !mounts.iter().any(|m| m.writable) {
+        return Ok(());
+    }
+    let mut own = exposure::own_files();
+    own.push(("the limactl it runs", limactl.canonical.clone()));
+    for m in mounts.iter().filter(|m| m.writable) {
+        if let Some((what, p)) = own.iter().find(|(_, p)| p.starts_with(&m.resolved)) {
+            return Err(Failure::cannot_run(format!(
+                "{what} ({}) is inside {}, which VM `{vm}` shares writable: the agent could change what this machine runs; share it read-only or not at all (shimctl unshare {}), or move {what} out of it",
+                p.display(),
+                m.location.display(),
+                crate::quote::sh_quote(m.location.as_os_str().as_encoded_bytes())
+            )));
+        }
+    }
+    Ok(())
 }
 
 /// A user's command as guest command words. Lima reads leading words that contain `=` as

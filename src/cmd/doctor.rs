@@ -64,11 +64,19 @@ pub fn run(_: Args) -> Result<Exit> {
     }
     let (names, installed) = check_shims(&mut r);
     check_env(&mut r, &loaded, &names);
+    let sandbox_on = check_sandbox(&mut r, &loaded, &names);
     let egress_on = check_egress(&mut r, &loaded, &names);
+    let mut needed: Vec<&str> = Vec::new();
+    if sandbox_on {
+        needed.extend(["bwrap", "perl"]);
+    }
+    if egress_on {
+        needed.extend(["socat", "tinyproxy", "setsid"]);
+    }
     let agents: Vec<String> = names.iter().map(|n| loaded.program_for(n)).collect();
     match &listed {
         Some((limactl, l)) if l.status == "Running" => {
-            check_guest(&mut r, limactl, &vm, &agents, installed, egress_on)
+            check_guest(&mut r, limactl, &vm, &agents, installed, &needed)
         }
         Some(_) => r.warn(
             format!("VM `{vm}` is not running, so the agents and git inside it were not checked"),
@@ -265,7 +273,7 @@ fn check_guest(
     vm: &str,
     programs: &[String],
     shims_installed: bool,
-    egress_on: bool,
+    needed: &[&str],
 ) {
     let mut missing_tools = Vec::new();
     let mut command = vec!["bash", "-c", GUEST_PROBE, "shimctl-doctor"];
@@ -297,28 +305,71 @@ fn check_guest(
                 format!("limactl shell {vm} git config --global {key} '...'"),
             ),
             (Some("git"), Some(_), Some(value)) => git.push(value.to_string()),
-            (Some("tool"), Some(tool), Some("")) => missing_tools.push(tool.to_string()),
+            (Some("tool"), Some(tool), Some("")) if needed.contains(&tool) => {
+                missing_tools.push(tool.to_string())
+            }
             _ => {}
         }
     }
     if git.len() == 2 {
         r.ok(format!("git identity in the VM: {} <{}>", git[0], git[1]));
     }
-    if egress_on {
+    if !needed.is_empty() {
         if missing_tools.is_empty() {
             r.ok(format!(
-                "VM `{vm}` has what egress needs (bubblewrap, socat, tinyproxy)"
+                "VM `{vm}` has what the agents' sandbox needs ({})",
+                needed.join(", ")
             ));
         } else {
             r.fail(
                 format!(
-                    "egress is on, but VM `{vm}` lacks {} (agents cannot start)",
+                    "VM `{vm}` lacks {}, which the agents' sandbox needs (agents cannot start)",
                     missing_tools.join(", ")
                 ),
                 "shimctl vm provision",
             );
         }
     }
+}
+
+/// Which agents with a shim run in the sandbox; whether any does.
+fn check_sandbox(r: &mut Report, loaded: &Loaded, names: &[String]) -> bool {
+    let (mut on, mut off) = (Vec::new(), Vec::new());
+    for name in names {
+        if let Some(agent) = loaded.agent(name) {
+            if loaded.sandbox_enabled(&agent) {
+                on.push(name.clone());
+            } else {
+                off.push(name.clone());
+            }
+        }
+    }
+    if !off.is_empty() {
+        r.warn(
+            format!(
+                "{} run without the sandbox (sandbox = false): what they write in the VM can run outside it later, on this machine too (git hooks in a share)",
+                off.join(", ")
+            ),
+            format!("remove `sandbox = false` from {}", loaded.short_display_path()),
+        );
+    }
+    if !on.is_empty() {
+        r.ok(format!(
+            "sandbox: on for {} (docs/sandbox.md)",
+            on.join(", ")
+        ));
+    }
+    if loaded
+        .sandbox_table()
+        .and_then(|t| t.container_socket)
+        .unwrap_or(false)
+    {
+        r.warn(
+            "the sandbox shows the container engine (container_socket = true): what it starts is outside the sandbox",
+            "remove container_socket from the config unless the agent needs containers",
+        );
+    }
+    !on.is_empty()
 }
 
 /// The egress policy of each agent with a shim; whether any has one.

@@ -92,7 +92,23 @@ pub fn run(args: Args) -> Result<Exit> {
             m.location.display()
         )));
     }
-    let secrets = exposure::exposed_secrets(&dir);
+    let own = exposure::own_files();
+    let held = exposure::own_files_in(&dir, &own);
+    let mut secrets = exposure::exposed_secrets(&dir);
+    if !held.is_empty() {
+        let list: Vec<String> = held
+            .iter()
+            .map(|(what, p)| format!("{what} ({})", p.display()))
+            .collect();
+        if writable {
+            return Err(Failure::refused(format!(
+                "sharing {} writable would let the agent change {}, which the host runs; share it --read-only, or a directory that does not hold them",
+                dir.display(),
+                list.join(", ")
+            )));
+        }
+        secrets.extend(list);
+    }
     if !secrets.is_empty() {
         if !args.yes && !confirm(&dir, &secrets)? {
             crate::say!("left VM `{vm}` as it is");

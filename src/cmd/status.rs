@@ -36,10 +36,17 @@ struct Status {
     here: Option<(Mount, PathBuf)>,
     shim_dir: Option<PathBuf>,
     shims: Vec<(String, Standing)>,
+    /// Agents (with a shim) that the config runs without the sandbox.
+    unsandboxed: Vec<String>,
+    /// Why the config could not be read; every agent start fails with it.
+    config_problem: Option<String>,
 }
 
 fn gather() -> Status {
-    let loaded = config::load().unwrap_or_default();
+    let (loaded, config_problem) = match config::load() {
+        Ok(l) => (l, None),
+        Err(f) => (config::Loaded::default(), Some(f.message)),
+    };
     let vm = loaded
         .vm_for(None)
         .unwrap_or_else(|_| config::DEFAULT_VM.into());
@@ -55,6 +62,8 @@ fn gather() -> Status {
         here: None,
         shim_dir: None,
         shims: Vec::new(),
+        unsandboxed: Vec::new(),
+        config_problem,
     };
     match lima::find_limactl(&loaded) {
         Ok(limactl) => {
@@ -89,6 +98,16 @@ fn gather() -> Status {
             .collect();
         s.shim_dir = Some(dir);
     }
+    s.unsandboxed = s
+        .shims
+        .iter()
+        .filter(|(name, _)| {
+            loaded
+                .agent(name)
+                .is_some_and(|a| !loaded.sandbox_enabled(&a))
+        })
+        .map(|(name, _)| name.clone())
+        .collect();
     s
 }
 
@@ -148,10 +167,18 @@ fn text(s: &Status) {
             Standing::Shadowed(p) => format!("shadowed by {}", p.display()),
             Standing::NotOnPath => "the shim directory is not on PATH".to_string(),
         };
+        let sandbox = if s.unsandboxed.contains(name) {
+            " (no sandbox: sandbox = false)"
+        } else {
+            ""
+        };
         crate::say!(
-            "{}{name}: {how}",
+            "{}{name}: {how}{sandbox}",
             if i == 0 { "shims:   " } else { "         " }
         );
+    }
+    if let Some(problem) = &s.config_problem {
+        crate::say!("config:  broken, every agent start fails: {problem}");
     }
 }
 
@@ -197,14 +224,15 @@ fn json(s: &Status) {
                 Standing::NotOnPath => (false, None),
             };
             format!(
-                "{{\"name\":{},\"first_on_path\":{first},\"shadowed_by\":{}}}",
+                "{{\"name\":{},\"first_on_path\":{first},\"shadowed_by\":{},\"sandbox\":{}}}",
                 json_string(name),
-                opt(by)
+                opt(by),
+                !s.unsandboxed.contains(name)
             )
         })
         .collect();
     crate::say!(
-        "{{\"vm\":{{\"name\":{},\"exists\":{},\"status\":{},\"lima_version\":{},\"limactl\":{}}},\"problem\":{},\"shares\":[{}],\"here\":{here},\"shim_dir\":{},\"shims\":[{}]}}",
+        "{{\"vm\":{{\"name\":{},\"exists\":{},\"status\":{},\"lima_version\":{},\"limactl\":{}}},\"problem\":{},\"shares\":[{}],\"here\":{here},\"shim_dir\":{},\"shims\":[{}],\"config_problem\":{}}}",
         json_string(&s.vm),
         s.exists,
         opt(s.state.clone()),
@@ -213,7 +241,8 @@ fn json(s: &Status) {
         opt(s.problem.clone()),
         shares.join(","),
         opt(s.shim_dir.as_deref().map(|d| d.display().to_string())),
-        shims.join(",")
+        shims.join(","),
+        opt(s.config_problem.clone())
     );
 }
 
@@ -224,5 +253,10 @@ pub fn run(args: Args) -> Result<Exit> {
     } else {
         text(&status)
     }
-    Ok(Exit::Success)
+    // A broken config stops every agent start: not a healthy status.
+    Ok(if status.config_problem.is_some() {
+        Exit::Refused
+    } else {
+        Exit::Success
+    })
 }

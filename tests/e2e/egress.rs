@@ -337,7 +337,9 @@ fn the_container_socket_is_shown_only_when_the_user_opts_in() {
 #[test]
 fn egress_test_agrees_with_the_proxy() {
     let w = World::builder()
-        .config(&format!("[egress]\n{ALLOW}\n[agents.escape]\n"))
+        .config(&format!(
+            "[egress]\n{ALLOW}\n[agents.escape]\ncommand = \"escape\"\n"
+        ))
         .build();
     let test = |host: &str| {
         w.shimctl()

@@ -131,7 +131,7 @@ fn attack(config: &str) -> Attack {
     }
     make_project(&w);
     // A listener only the guest user's own processes outside the sandbox may reach.
-    let listener_path = w.root.join("guest-listener.sock");
+    let listener_path = w.guest_home.join("listener.sock");
     let user = &guest_user().0;
     let mut listener = Command::new("setpriv")
         .args(["--reuid", user, "--regid", user, "--clear-groups", "--"])
@@ -140,12 +140,16 @@ fn attack(config: &str) -> Attack {
         .arg(&listener_path)
         .spawn()
         .unwrap();
-    for _ in 0..100 {
+    for _ in 0..250 {
         if listener_path.exists() {
             break;
         }
         std::thread::sleep(std::time::Duration::from_millis(20));
     }
+    assert!(
+        listener_path.exists(),
+        "the guest user's listener did not start"
+    );
     let mut sockets = every_socket();
     sockets.push(listener_path.display().to_string());
     std::fs::write(w.guest_bin.join("sockets.list"), sockets.join("\n")).unwrap();
@@ -371,8 +375,137 @@ fn nothing_the_agent_plants_runs_on_the_host() {
         a.results.get("git-hook-pre-commit").map(String::as_str),
         Some("ESCAPED")
     );
+    let listener = format!(
+        "socket-{}",
+        a.world.guest_home.join("listener.sock").display()
+    );
+    assert_eq!(
+        a.results.get(&listener).map(String::as_str),
+        Some("ESCAPED"),
+        "outside the sandbox the guest user's socket answers\n{}",
+        a.stdout
+    );
     // (Its later attacks replace .git altogether, so what runs is the new repository's.)
     let ran = host_uses_the_project(&a.world);
     assert!(ran.contains("newrepo"), "{ran}");
     probes(&a.world);
+}
+
+/// shimctl's own files are never the agent's to change: sharing what holds them writable
+/// is refused, read-only asks like a secret, and a start stops when one of them (a config
+/// symlinked into a share, as dotfile managers do) lies inside a writable share.
+#[test]
+fn shimctl_own_files_are_never_shared_writable() {
+    let w = World::new();
+    w.write_config("");
+    let before = std::fs::read(w.lima_home.join("sandbox/lima.yaml")).unwrap();
+    for dir in [".config", ".local", ".lima"] {
+        let out = w
+            .shimctl()
+            .arg("share")
+            .arg(w.home.join(dir))
+            .arg("--yes")
+            .output()
+            .unwrap();
+        assert_eq!(out.status.code(), Some(1), "{dir}: {}", stderr(&out));
+        assert!(
+            stderr(&out).contains("writable would let the agent change")
+                && stderr(&out).contains("--read-only"),
+            "{dir}: {}",
+            stderr(&out)
+        );
+    }
+    // Read-only, it is a secret: asked for (no terminal here, so --yes is needed).
+    let out = w
+        .shimctl()
+        .arg("share")
+        .arg(w.home.join(".config"))
+        .arg("--read-only")
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
+    assert!(stderr(&out).contains("--yes"), "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains("shimctl's config"),
+        "{}",
+        stderr(&out)
+    );
+    assert_eq!(
+        std::fs::read(w.lima_home.join("sandbox/lima.yaml")).unwrap(),
+        before
+    );
+
+    // A config that is a symlink into the writable share stops every start.
+    let real = w.project.join("dotfiles-config.toml");
+    std::fs::write(&real, "").unwrap();
+    let config = w.home.join(".config/shimctl/config.toml");
+    std::fs::remove_file(&config).unwrap();
+    symlink(&real, &config);
+    let out = w.shim("claude").output().unwrap();
+    assert_failed(
+        &w,
+        &out,
+        125,
+        &["shimctl's config", "shares writable", "shimctl unshare"],
+    );
+}
+
+/// A table for an agent that does not exist is a mistake, not a new agent: taken
+/// silently, `[agents.claude-code.egress]` would leave claude unfiltered.
+#[test]
+fn a_misspelt_agent_table_stops_the_start_with_the_right_name() {
+    let w = World::builder()
+        .config("[agents.claude-code.egress]\nallow = [\"github.com\"]\n")
+        .build();
+    let out = w.shim("claude").output().unwrap();
+    assert_failed(
+        &w,
+        &out,
+        125,
+        &["`claude-code` is not an agent; did you mean `claude`?"],
+    );
+    let out = w.shimctl().arg("status").output().unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    assert!(stdout(&out).contains("config:  broken"), "{}", stdout(&out));
+}
+
+/// `sandbox = false` (per agent here) is said by explain, status and doctor.
+#[test]
+fn agents_without_the_sandbox_are_named() {
+    let w = World::builder()
+        .config("[agents.codex]\nsandbox = false\n")
+        .build();
+    let out = w.shimctl().args(["explain", "codex"]).output().unwrap();
+    assert!(
+        stdout(&out).contains("sandbox:   OFF for codex (sandbox = false)"),
+        "{}",
+        stdout(&out)
+    );
+    let out = w.shimctl().args(["explain", "claude"]).output().unwrap();
+    assert!(
+        stdout(&out).contains("sandbox:   on: claude"),
+        "{}",
+        stdout(&out)
+    );
+    let out = w.shimctl().args(["status", "--json"]).output().unwrap();
+    let json: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let shims = json["shims"].as_array().unwrap();
+    let sandbox_of = |name: &str| {
+        shims
+            .iter()
+            .find(|s| s["name"] == name)
+            .map(|s| s["sandbox"].as_bool().unwrap())
+    };
+    assert_eq!(sandbox_of("codex"), Some(false));
+    assert_eq!(sandbox_of("claude"), Some(true));
+    let out = w.shimctl().arg("doctor").output().unwrap();
+    assert!(
+        stdout(&out).contains("codex run without the sandbox (sandbox = false)"),
+        "{}",
+        stdout(&out)
+    );
+    // And it really runs without: its record lands in the VM user's own home.
+    let out = w.shim("codex").arg("x").output().unwrap();
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert!(w.guest_home.join("records/codex/argv").exists());
 }

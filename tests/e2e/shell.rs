@@ -144,7 +144,9 @@ fn shellcheck_passes() {
 /// A world whose project holds a directory `apps-dir` and a file `apple.txt`, and whose
 /// config adds the agent `pi`.
 fn completion_world() -> World {
-    let w = World::builder().config("[agents.pi]\n").build();
+    let w = World::builder()
+        .config("[agents.pi]\ncommand = \"pi\"\n")
+        .build();
     std::fs::create_dir_all(w.project.join("apps-dir")).unwrap();
     std::fs::write(w.project.join("apple.txt"), "").unwrap();
     w

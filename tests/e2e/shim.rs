@@ -453,8 +453,8 @@ fn unknown_name_lists_the_known_agents() {
 #[test]
 fn vm_is_chosen_by_env_then_agent_then_config() {
     let w = World::new();
-    w.make_vm("other", &[(&w.root.join("home"), None, true)]);
-    w.make_vm("third", &[(&w.root.join("home"), None, true)]);
+    w.make_vm("other", &[(&w.root.join("home/Projects"), None, true)]);
+    w.make_vm("third", &[(&w.root.join("home/Projects"), None, true)]);
     let vm_of_last_run = |w: &World| {
         let shell = w.last_shell_call();
         // The VM is the word before the guest command (the agent, or the egress launcher).
