@@ -445,9 +445,19 @@ fn doors(root: &Path, runs: usize) {
     std::fs::set_permissions(&limactl, std::fs::Permissions::from_mode(0o755)).unwrap();
     let shim = dir.join("claude");
     std::os::unix::fs::symlink(SHIMCTL, &shim).unwrap();
-    std::fs::write(dir.join("limactl.toml"), "").unwrap();
-    std::fs::write(dir.join("ssh.toml"), "door = \"ssh\"\n").unwrap();
+    std::fs::write(dir.join("limactl.toml"), "sandbox = false\n").unwrap();
+    std::fs::write(dir.join("ssh.toml"), "door = \"ssh\"\nsandbox = false\n").unwrap();
+    std::fs::write(dir.join("sandbox.toml"), "door = \"ssh\"\n").unwrap();
     std::fs::write(dir.join("egress.toml"), "door = \"ssh\"\n[egress]\n").unwrap();
+    // 10,000 allow rules: a policy of any size costs about as much as a small one.
+    let many: Vec<String> = (0..10_000)
+        .map(|i| format!("\"h{i}.example.com\""))
+        .collect();
+    std::fs::write(
+        dir.join("egress-10k.toml"),
+        format!("door = \"ssh\"\n[egress]\nallow = [{}]\n", many.join(", ")),
+    )
+    .unwrap();
     let egress = which("bwrap") && which("tinyproxy") && which("socat");
 
     let run = |config: &str| {
@@ -479,32 +489,38 @@ fn doors(root: &Path, runs: usize) {
         cmd
     };
     // Open both doors' connections (Lima's master, and the ssh door's own).
-    for _ in 0..3 {
-        measure(run("limactl.toml"));
-        measure(run("ssh.toml"));
-        measure(mux());
-        if egress {
-            measure(run("egress.toml"));
-        }
-    }
-    let names = [
-        "door = limactl (stand-in)",
-        "door = ssh",
+    let mut configs = vec!["limactl.toml", "ssh.toml", "", "sandbox.toml"];
+    let mut names = vec![
+        "door = limactl, no sandbox",
+        "door = ssh, no sandbox",
         "ssh over the mux (same login)",
-        "door = ssh, egress on",
+        "door = ssh, sandbox",
     ];
-    let mut times: Vec<Vec<Duration>> = (0..4).map(|_| Vec::with_capacity(runs)).collect();
-    for _ in 0..runs {
-        times[0].push(measure(run("limactl.toml")).0);
-        times[1].push(measure(run("ssh.toml")).0);
-        times[2].push(measure(mux()).0);
-        if egress {
-            times[3].push(measure(run("egress.toml")).0);
+    if egress {
+        configs.extend(["egress.toml", "egress-10k.toml"]);
+        names.extend(["door = ssh, egress", "door = ssh, egress, 10k rules"]);
+    } else {
+        println!(
+            "egress: bubblewrap, tinyproxy or socat is missing here, so its rows are left out"
+        );
+    }
+    let start = |config: &str| {
+        if config.is_empty() {
+            mux()
+        } else {
+            run(config)
+        }
+    };
+    for _ in 0..3 {
+        for c in &configs {
+            measure(start(c));
         }
     }
-    if !egress {
-        println!("egress: bubblewrap, tinyproxy or socat is missing here, so its row is left out");
-        times.pop();
+    let mut times: Vec<Vec<Duration>> = configs.iter().map(|_| Vec::with_capacity(runs)).collect();
+    for _ in 0..runs {
+        for (i, c) in configs.iter().enumerate() {
+            times[i].push(measure(start(c)).0);
+        }
     }
     println!();
     println!(
@@ -521,7 +537,7 @@ fn doors(root: &Path, runs: usize) {
         );
     }
     println!(
-        "(the stand-in limactl is a Python script; Lima's Go limactl adds 5-15 ms over ssh alone, README;\n egress: the guest-side launcher, proxy and sandbox, docs/egress.md)"
+        "(the stand-in limactl is a Python script; Lima's Go limactl adds 5-15 ms over ssh alone, README;\n sandbox: the guest-side launcher and bubblewrap, docs/sandbox.md; egress adds the proxy, docs/egress.md)"
     );
     drop(sshd);
 }

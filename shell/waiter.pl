@@ -43,7 +43,13 @@ for my $b (@bridges) {
       if (defined $c && $c == 0) {
         close $listen;
         socket(my $up, PF_UNIX, SOCK_STREAM, 0) or POSIX::_exit(1);
-        connect($up, pack_sockaddr_un($path)) or POSIX::_exit(1);
+        # The socket file appears at bind(), a moment before its socat listens: a first
+        # connection can be refused, so it is tried again for a while.
+        my $tries = 0;
+        until (connect($up, pack_sockaddr_un($path))) {
+          POSIX::_exit(1) unless ($!{ECONNREFUSED} || $!{ENOENT}) && ++$tries < 300;
+          select(undef, undef, undef, 0.01);
+        }
         shuttle($conn, $up);
         POSIX::_exit(0);
       }

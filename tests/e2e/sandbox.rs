@@ -124,6 +124,7 @@ fn attack(config: &str) -> Attack {
         .build();
     symlink(Path::new(SHIMCTL), &w.shims.join("attacker"));
     std::fs::copy(ATTACKER, w.guest_bin.join("attacker")).unwrap();
+    std::fs::write(w.guest_bin.join("probe-everywhere"), "").unwrap();
     // The guest user's own tools and start-up files, which the agent must leave alone.
     w.write_exec(&w.guest_bin.join("mise"), "#!/bin/sh\necho mise\n");
     for (file, text) in [(".bashrc", "# my bashrc\n"), (".profile", "# my profile\n")] {

@@ -141,6 +141,34 @@ fn shellcheck_passes() {
     assert!(out.status.success(), "init bash:\n{}", stdout(&out));
 }
 
+/// The sandbox's scripts, sent to the guest with every start: bash through shellcheck, the
+/// waiter through perl's own syntax check; and the test helpers that play the guest.
+#[test]
+fn the_sandbox_scripts_lint_clean() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    for script in [
+        "shell/sandbox.bash",
+        "shell/egress.bash",
+        "tests/sandbox/attacker",
+        "tests/egress/escape-agent",
+        "tests/real-lima/prepare",
+        "tests/real-lima/run",
+    ] {
+        let out = Command::new("shellcheck")
+            .args(["-s", "bash"])
+            .arg(root.join(script))
+            .output()
+            .expect("shellcheck is needed (.ci/run installs it)");
+        assert!(out.status.success(), "{script}:\n{}", stdout(&out));
+    }
+    let out = Command::new("perl")
+        .arg("-c")
+        .arg(root.join("shell/waiter.pl"))
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "waiter.pl: {}", stderr(&out));
+}
+
 /// A world whose project holds a directory `apps-dir` and a file `apple.txt`, and whose
 /// config adds the agent `pi`.
 fn completion_world() -> World {
