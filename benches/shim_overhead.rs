@@ -391,7 +391,8 @@ fn doors(root: &Path, runs: usize) {
     let lima = dir.join("lima");
     let project = dir.join("project");
     let guest_home = dir.join("guest-home");
-    let bin = dir.join("bin");
+    // The guest user's tools, where the template puts them: the sandbox shows them.
+    let bin = guest_home.join(".local/bin");
     for d in [
         &home,
         &lima.join("sandbox"),

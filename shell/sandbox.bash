@@ -58,40 +58,29 @@ done
 
 needed=(bwrap perl)
 [ -n "$egress" ] && needed+=(socat tinyproxy setsid)
+# No process per check: every start pays for what runs here (docs/sandbox.md, Cost).
 for tool in "${needed[@]}"; do
-  found=$(command -v "$tool") || found=""
-  if [ ! -f "$found" ] || [ ! -x "$found" ]; then
-    fail "the agent sandbox needs $tool in VM \`$vm\`; install what it needs: shimctl vm provision"
-  fi
+  found=""
+  for dir in /usr/bin /bin /usr/sbin /sbin; do
+    if [ -f "$dir/$tool" ] && [ -x "$dir/$tool" ]; then found=1 && break; fi
+  done
+  [ -n "$found" ] || fail "the agent sandbox needs $tool in VM \`$vm\`; install what it needs: shimctl vm provision"
 done
 if [ -z "${HOME-}" ] || [ ! -d "$HOME" ] || [ "$HOME" = / ]; then
   fail "sandbox: the guest user has no home directory (HOME=${HOME-})"
 fi
 uid=$UID
+start_dir=$PWD
 # Mount points must be real directories: bubblewrap cannot mount on a symbolic link.
-home=$(realpath -e -- "$HOME") || fail "sandbox: cannot resolve the home directory $HOME"
+cd -P -- "$HOME" 2>/dev/null || fail "sandbox: cannot resolve the home directory $HOME"
+home=$PWD
 
-# The launcher's private files go where no share and no sandbox reaches: the user's runtime
-# directory (the sandbox sees its own, empty), else /tmp (the sandbox has its own).
-base=/tmp
-[ -d "/run/user/$uid" ] && [ -w "/run/user/$uid" ] && base=/run/user/$uid
-run=$(mktemp -d "$base/shimctl-sandbox.XXXXXXXX") || fail "sandbox: cannot make a private directory in $base in VM \`$vm\`"
-# A launcher killed outright could not remove its directory: the next start does, once
-# the process named there is gone (a pid means something only in its PID namespace).
-pidns=$(stat -L -c %i /proc/self/ns/pid 2>/dev/null) || pidns=unknown
-echo "$$ $pidns" >"$run/pid"
-for old in "$base"/shimctl-sandbox.*/pid; do
-  if [ ! -f "$old" ] || [ "$old" = "$run/pid" ] || ! read -r owner owner_ns <"$old"; then continue; fi
-  if [[ $owner =~ ^[0-9]+$ ]] && [ "$owner_ns" = "$pidns" ] && ! kill -0 "$owner" 2>/dev/null; then
-    rm -rf -- "${old%/pid}"
-  fi
-done
-mkdir "$run/sandbox"
-child=""
+run="" child="" status_file=""
 cleanup() {
   [ -n "$child" ] && kill "$child" 2>/dev/null
   child=""
-  rm -rf -- "$run"
+  [ -z "$run" ] || rm -rf -- "$run"
+  run=""
 }
 trap cleanup EXIT
 trap 'sweep_shares; exit 129' HUP
@@ -115,25 +104,64 @@ if [ ! -d "$private/home" ]; then
   mv -T -- "$fresh" "$private/home" || fail "sandbox: cannot create the agent's home in $private"
 fi
 [ -L "$private" ] || [ -L "$private/home" ] && fail "sandbox: $private is a symbolic link; remove it"
+# Small files of the launcher's own, where the sandbox does not see them: the refusal
+# scripts, the git wrapper (written when they change), and each start's status file.
+[ -d "$private/bin" ] || mkdir -m 700 -- "$private/bin" || fail "sandbox: cannot create $private/bin"
+status_file=$private/bin/status.$$
+: >"$status_file" || fail "sandbox: cannot write $status_file"
+# Each start's file stays (removing it would cost a process); past 64, those of launchers
+# that are gone go, in one process.
+old_status=("$private"/bin/status.*)
+if [ ${#old_status[@]} -gt 64 ]; then
+  gone=()
+  for f in "${old_status[@]}"; do
+    [ "$f" = "$status_file" ] || [ -d "/proc/${f##*.}" ] || gone+=("$f")
+  done
+  [ ${#gone[@]} -eq 0 ] || rm -f -- "${gone[@]}"
+fi
+# put FILE MODE TEXT: writes FILE only when its text differs (no process when unchanged).
+put() {
+  local have=""
+  [ -f "$1" ] && IFS= read -r -d '' have <"$1"
+  if [ "$have" != "$3" ]; then
+    if ! printf '%s' "$3" >"$1.new" || ! chmod "$2" "$1.new" || ! mv -f -- "$1.new" "$1"; then
+      fail "sandbox: cannot write $1"
+    fi
+  fi
+}
+
+if [ -n "$egress" ]; then
+  # The proxy's files go where no share and no sandbox reaches: the user's runtime
+  # directory (the sandbox sees its own, empty), else /tmp (the sandbox has its own).
+  base=/tmp
+  [ -d "/run/user/$uid" ] && [ -w "/run/user/$uid" ] && base=/run/user/$uid
+  run=$(mktemp -d "$base/shimctl-sandbox.XXXXXXXX") || fail "sandbox: cannot make a private directory in $base in VM \`$vm\`"
+  # A launcher killed outright could not remove its directory: the next start does, once
+  # the process named there is gone (a pid means something only in its PID namespace).
+  pidns=$(stat -L -c %i /proc/self/ns/pid 2>/dev/null) || pidns=unknown
+  echo "$$ $pidns" >"$run/pid"
+  for old in "$base"/shimctl-sandbox.*/pid; do
+    if [ ! -f "$old" ] || [ "$old" = "$run/pid" ] || ! read -r owner owner_ns <"$old"; then continue; fi
+    if [[ $owner =~ ^[0-9]+$ ]] && [ "$owner_ns" = "$pidns" ] && ! kill -0 "$owner" 2>/dev/null; then
+      rm -rf -- "${old%/pid}"
+    fi
+  done
+  mkdir "$run/sandbox"
+fi
 
 # --- the file system: an allow-list -------------------------------------------------------
 fs=()
-for entry in /*; do
-  name=${entry#/}
-  if [ -L "$entry" ]; then
-    # Merged /usr: /bin -> usr/bin and the like.
-    fs+=(--symlink "$(readlink -- "$entry")" "$entry")
-    continue
-  fi
-  case $name in
-  usr | etc | opt | srv | snap | bin | sbin | lib | lib32 | lib64 | libx32 | nix) fs+=(--ro-bind "$entry" "$entry") ;;
-  esac
+# A merged-/usr link (/bin -> usr/bin) is bound as the directory it names.
+for entry in /usr /etc /opt /srv /snap /bin /sbin /lib /lib32 /lib64 /libx32 /nix; do
+  [ -d "$entry" ] && fs+=(--ro-bind "$entry" "$entry")
 done
 fs+=(--ro-bind /sys /sys --dev /dev --proc /proc --tmpfs /tmp --tmpfs /dev/shm)
 # /run: the agent's own, empty; the resolver's file when /etc/resolv.conf points there.
 fs+=(--tmpfs /run --perms 0700 --dir "/run/user/$uid")
-resolv=$(realpath -e /etc/resolv.conf 2>/dev/null) || resolv=""
-case $resolv in /run/*) fs+=(--ro-bind "$resolv" "$resolv") ;; esac
+if [ -L /etc/resolv.conf ]; then
+  resolv=$(realpath -e /etc/resolv.conf 2>/dev/null) || resolv=""
+  case $resolv in /run/*) fs+=(--ro-bind "$resolv" "$resolv") ;; esac
+fi
 # /var: what programs read there (the package lists), nothing that listens.
 fs+=(--tmpfs /var --symlink ../run /var/run --symlink ../run/lock /var/lock --dir /var/tmp)
 for keep in /var/lib/dpkg /var/lib/apt /var/cache/debconf /var/lib/ucf; do
@@ -160,8 +188,11 @@ protect_gitdir() { # REAL DEST: a git directory can be neither renamed nor repla
     [ -e "$g/$f" ] || mkdir -- "$g/$f" 2>/dev/null
     [ -e "$g/$f" ] && fs+=(--ro-bind "$g/$f" "$at/$f")
   done
-  # core.hooksPath naming a directory of the work tree (husky): the host runs it too.
-  if [ -f "$g/config" ] && hooks=$(git config --file "$g/config" --get core.hooksPath 2>/dev/null); then
+  # core.hooksPath naming a directory of the work tree (husky): the host runs it too. git
+  # reads the value only when the config names it at all.
+  local text=""
+  [ -f "$g/config" ] && IFS= read -r -d '' text <"$g/config"
+  if [[ ${text,,} == *hookspath* ]] && hooks=$(git config --file "$g/config" --get core.hooksPath 2>/dev/null); then
     case $hooks in /* | "~"*) ;; *) [ -d "${g%/*}/$hooks" ] && fs+=(--ro-bind "${g%/*}/$hooks" "${at%/*}/$hooks") ;; esac
   fi
   for sub in "$g"/modules/* "$g"/worktrees/*; do
@@ -247,8 +278,8 @@ scan_share() { # REAL DEST: what the host runs inside one writable share
 }
 # Each at the path Lima mounts it on (where Lima's `cd` put the agent).
 for share in "${shares[@]}"; do
-  real=$(realpath -e -- "$share" 2>/dev/null) || continue
-  [ -d "$real" ] || continue
+  cd -P -- "$share" 2>/dev/null || continue
+  real=$PWD
   fs+=(--bind "$real" "$share")
   [ -n "$protect" ] || continue
   skip=""
@@ -258,9 +289,11 @@ for share in "${shares[@]}"; do
   [ -n "$skip" ] || scan_share "$real" "$share"
 done
 for share in "${ro_shares[@]}"; do
-  real=$(realpath -e -- "$share" 2>/dev/null) && [ -d "$real" ] && fs+=(--ro-bind "$real" "$share")
+  cd -P -- "$share" 2>/dev/null && fs+=(--ro-bind "$PWD" "$share")
 done
 scan_done=1
+# Back where Lima's `cd` put the agent: bubblewrap starts it in the same directory.
+cd -- "$start_dir" || fail "sandbox: cannot go back to $start_dir"
 
 # --- what is not the agent's: root, the container engine ----------------------------------
 i=0
@@ -269,24 +302,25 @@ while [ $i -lt ${#refuse[@]} ]; do
   i=$((i + 2))
   for dir in /usr/bin /usr/sbin /usr/local/bin; do
     [ -e "$dir/$program" ] || continue
-    printf '#!/bin/bash\nprintf "%%s\\n" %q >&2\nexit 1\n' "$message" >"$run/refuse-$program"
-    chmod 555 "$run/refuse-$program"
-    fs+=(--ro-bind "$run/refuse-$program" "$dir/$program")
+    printf -v script '#!/bin/bash\nprintf "%%s\\n" %q >&2\nexit 1\n' "$message"
+    put "$private/bin/refuse-$program" 555 "$script"
+    fs+=(--ro-bind "$private/bin/refuse-$program" "$dir/$program")
   done
 done
 # git in the sandbox: the same git, which says why when it failed to write a protected file.
 if [ -n "$git_note" ] && [ -x /usr/bin/git ] && [ ${#gitdirs[@]} -gt 0 ]; then
   # shellcheck disable=SC2016 # written into the wrapper as is
-  printf '#!/bin/bash\n/run/.shimctl-git "$@" && exit 0\ns=$?\ncase " $* " in *" push "*|*" config "*|*" remote "*|*" branch "*|*" submodule "*|*" worktree "*|*" init "*) printf "%%s\\n" %q >&2 ;; esac\nexit $s\n' "$git_note" >"$run/git"
-  chmod 555 "$run/git"
-  fs+=(--ro-bind /usr/bin/git /run/.shimctl-git --ro-bind "$run/git" /usr/bin/git)
+  printf -v script '#!/bin/bash\n/run/.shimctl-git "$@" && exit 0\ns=$?\ncase " $* " in *" push "*|*" config "*|*" remote "*|*" branch "*|*" submodule "*|*" worktree "*|*" init "*) printf "%%s\\n" %q >&2 ;; esac\nexit $s\n' "$git_note"
+  put "$private/bin/git" 555 "$script"
+  fs+=(--ro-bind /usr/bin/git /run/.shimctl-git --ro-bind "$private/bin/git" /usr/bin/git)
 fi
 if [ -n "$container_socket" ]; then
   for sock in "/run/user/$uid/docker.sock" "/run/user/$uid/podman/podman.sock" /run/docker.sock /run/podman/podman.sock; do
     [ -S "$sock" ] && fs+=(--bind "$sock" "$sock")
   done
 fi
-fs+=(--bind "$run/sandbox" /tmp/.shimctl)
+fs+=(--bind "$status_file" /tmp/.shimctl-status)
+[ -z "$egress" ] || fs+=(--bind "$run/sandbox" /tmp/.shimctl)
 
 # --- run it -------------------------------------------------------------------------------
 # Ctrl-C and Ctrl-\ are the agent's (the waiter gives them back to it); this shell learns
@@ -315,9 +349,7 @@ child=""
 sweep_shares
 
 report=""
-if [ -f "$run/sandbox/status" ] && [ ! -L "$run/sandbox/status" ]; then
-  IFS= read -r report <"$run/sandbox/status"
-fi
+IFS= read -r report <"$status_file"
 cleanup
 case $report in
 "exit "[0-9] | "exit "[0-9][0-9] | "exit "[0-9][0-9][0-9]) exit "${report#exit }" ;;

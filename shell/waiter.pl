@@ -2,14 +2,13 @@
 #   perl -e WAITER -- [--bridge PORT SOCKET]... -- AGENT ARGS
 # Listens on 127.0.0.1:PORT for each bridge and carries each connection to SOCKET (the
 # egress proxy, a forwarded VM port), then runs the agent and writes how it ended to
-# /tmp/.shimctl/status: bubblewrap reports a signal death as 128+N, and the launcher
+# /tmp/.shimctl-status: bubblewrap reports a signal death as 128+N, and the launcher
 # gives the agent's own death back to the caller.
+# Every start pays for what is loaded here: no POSIX (5 ms), no warnings, and Socket only
+# with a bridge.
 use strict;
-use warnings;
-use POSIX ();
-use Socket;
 
-my $status_file = "/tmp/.shimctl/status";
+my $status_file = "/tmp/.shimctl-status";
 $ENV{PATH} = delete $ENV{SHIMCTL_AGENT_PATH} if exists $ENV{SHIMCTL_AGENT_PATH};
 delete $ENV{SHIMCTL_WAITER};
 # Ctrl-C and Ctrl-\ are the agent's: the waiter and the bridges ignore them.
@@ -27,11 +26,12 @@ shift @ARGV if @ARGV && $ARGV[0] eq "--";
 fail("no command") unless @ARGV;
 
 # Listening before the agent starts: it never finds the port closed.
+require Socket if @bridges;
 for my $b (@bridges) {
   my ($port, $path) = @$b;
-  socket(my $listen, PF_INET, SOCK_STREAM, 0) or fail("socket: $!");
-  setsockopt($listen, SOL_SOCKET, SO_REUSEADDR, 1);
-  bind($listen, sockaddr_in($port, inet_aton("127.0.0.1"))) or fail("cannot listen on 127.0.0.1:$port: $!");
+  socket(my $listen, Socket::PF_INET(), Socket::SOCK_STREAM(), 0) or fail("socket: $!");
+  setsockopt($listen, Socket::SOL_SOCKET(), Socket::SO_REUSEADDR(), 1);
+  bind($listen, Socket::sockaddr_in($port, Socket::inet_aton("127.0.0.1"))) or fail("cannot listen on 127.0.0.1:$port: $!");
   listen($listen, 64) or fail("listen: $!");
   my $pid = fork() // fail("cannot fork: $!");
   if ($pid == 0) {
@@ -42,16 +42,16 @@ for my $b (@bridges) {
       my $c = fork();
       if (defined $c && $c == 0) {
         close $listen;
-        socket(my $up, PF_UNIX, SOCK_STREAM, 0) or POSIX::_exit(1);
+        socket(my $up, Socket::PF_UNIX(), Socket::SOCK_STREAM(), 0) or exit 1;
         # The socket file appears at bind(), a moment before its socat listens: a first
         # connection can be refused, so it is tried again for a while.
         my $tries = 0;
-        until (connect($up, pack_sockaddr_un($path))) {
-          POSIX::_exit(1) unless ($!{ECONNREFUSED} || $!{ENOENT}) && ++$tries < 300;
+        until (connect($up, Socket::pack_sockaddr_un($path))) {
+          exit 1 unless ($!{ECONNREFUSED} || $!{ENOENT}) && ++$tries < 300;
           select(undef, undef, undef, 0.01);
         }
         shuttle($conn, $up);
-        POSIX::_exit(0);
+        exit 0;
       }
       close $conn;
     }
@@ -95,7 +95,7 @@ if ($pid == 0) {
   { exec { $ARGV[0] } @ARGV; }
   my $code = $!{ENOENT} ? 127 : 126;
   print STDERR "$ARGV[0]: ", ($code == 127 ? "command not found" : "$!"), "\n";
-  POSIX::_exit($code);
+  exit $code;
 }
 $SIG{TERM} = $SIG{HUP} = sub { kill $_[0], $pid };
 my $w;
