@@ -8,6 +8,13 @@
 
 set -u
 PATH=/usr/sbin:/usr/bin:/sbin:/bin
+# The launcher's lifeline (fd 6): at its end of file the launcher is gone, and this first
+# process of the namespace ends, which ends every other one.
+# kill(-1) reaches every process of the namespace but its init and the caller; only when
+# this stage is the namespace's first command (pid 2), never in the VM's own namespace.
+stage=$$
+(read -r -u 6 _; if [ "$stage" = 2 ]; then kill -KILL -1; else kill -KILL "$stage"; fi) 2>/dev/null &
+exec 6<&-
 run=$1 blocked_message=$2
 shift 2
 forwards=("${@:2:$1}")
@@ -27,7 +34,7 @@ nap() { read -r -t 0.003 -u 9 _ || :; }
 
 # The helpers run in a session of their own, so the terminal's Ctrl-C (the agent's) does
 # not stop them.
-helper() { exec setsid -- "$@" 9<&-; }
+helper() { exec setsid -- "$@" 9<&- 6<&-; }
 
 : >"$run/log"
 proxy_pid=""

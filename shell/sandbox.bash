@@ -111,11 +111,11 @@ status_file=$private/bin/status.$$
 : >"$status_file" || fail "sandbox: cannot write $status_file"
 # Each start's file stays (removing it would cost a process); past 64, those of launchers
 # that are gone go, in one process.
-old_status=("$private"/bin/status.*)
+old_status=("$private"/bin/status.* "$private"/bin/lifeline.*)
 if [ ${#old_status[@]} -gt 64 ]; then
   gone=()
   for f in "${old_status[@]}"; do
-    [ "$f" = "$status_file" ] || [ -d "/proc/${f##*.}" ] || gone+=("$f")
+    [ -d "/proc/${f##*.}" ] || gone+=("$f")
   done
   [ ${#gone[@]} -eq 0 ] || rm -f -- "${gone[@]}"
 fi
@@ -124,7 +124,8 @@ put() {
   local have=""
   [ -f "$1" ] && IFS= read -r -d '' have <"$1"
   if [ "$have" != "$3" ]; then
-    if ! printf '%s' "$3" >"$1.new" || ! chmod "$2" "$1.new" || ! mv -f -- "$1.new" "$1"; then
+    # A name of this launcher's own: one killed half-way leaves its file read-only.
+    if ! printf '%s' "$3" >"$1.$$" || ! chmod "$2" "$1.$$" || ! mv -f -- "$1.$$" "$1"; then
       fail "sandbox: cannot write $1"
     fi
   fi
@@ -328,6 +329,28 @@ fs+=(--bind "$status_file" /tmp/.shimctl-status)
 # sandbox with it) however this shell ends.
 trap '' INT QUIT
 sandbox=(bwrap --die-with-parent --unshare-all --unshare-user --disable-userns "${fs[@]}")
+# bubblewrap's --die-with-parent is set once bwrap runs: a launcher killed between its fork
+# and that moment would leave it running. This guard sets the death signal first
+# (prctl(PR_SET_PDEATHSIG, SIGKILL); the syscall's number by architecture), then checks the
+# launcher is still its parent, then becomes bwrap.
+case $HOSTTYPE in
+x86_64) prctl=157 ;;
+aarch64 | riscv64) prctl=167 ;;
+*) prctl="" ;;
+esac
+guard=()
+# shellcheck disable=SC2016 # Perl, not shell
+[ -z "$prctl" ] ||
+  guard=(/usr/bin/perl -e 'syscall(shift, 1, 9); exit 125 if getppid() != shift; exec {$ARGV[0]} @ARGV' "$prctl" "$$")
+# bubblewrap's child sets its own death signal only after building the sandbox: killed in
+# that moment, bwrap leaves it orphaned. So the sandbox also watches this shell: fd 6 reads
+# a FIFO whose only writer is this shell (fd 7); at its end of file (this shell gone,
+# however) the waiter, or with egress the stage, ends the sandbox's PID namespace.
+lifeline=$private/bin/lifeline.$$
+[ -p "$lifeline" ] || mkfifo -m 600 -- "$lifeline" || fail "sandbox: cannot make $lifeline"
+# shellcheck disable=SC2094 # one FIFO: this shell's writer (read-write, so opening does
+# not block) and the sandbox's reader
+exec 7<>"$lifeline" 6<"$lifeline"
 if [ -n "$egress" ]; then
   # The proxy and its helpers run in a PID namespace of their own, whose first process
   # dies with this shell: killed at any moment, nothing of them survives. Its own /proc:
@@ -335,14 +358,15 @@ if [ -n "$egress" ]; then
   # namespace_ids_read).
   printf '%s\n' "${filters[@]}" >"$run/filter"
   SHIMCTL_AGENT_PATH=$agent_path SHIMCTL_WAITER=$waiter \
-    bwrap --die-with-parent --unshare-pid --dev-bind / / --proc /proc -- \
+    "${guard[@]}" bwrap --die-with-parent --unshare-pid --dev-bind / / --proc /proc -- \
     /bin/bash -c "$egress_stage" shimctl-egress "$run" "$blocked_message" \
-    ${#forwards[@]} "${forwards[@]}" ${#sandbox[@]} "${sandbox[@]}" "$@" &
+    ${#forwards[@]} "${forwards[@]}" ${#sandbox[@]} "${sandbox[@]}" "$@" 7>&- &
 else
   SHIMCTL_AGENT_PATH=$agent_path \
-    "${sandbox[@]}" --share-net -- /usr/bin/perl -e "$waiter" -- "$@" &
+    "${guard[@]}" "${sandbox[@]}" --share-net -- /usr/bin/perl -e "$waiter" -- --lifeline 6 -- "$@" 7>&- &
 fi
 child=$!
+exec 6<&-
 wait "$child"
 status=$?
 child=""

@@ -17,10 +17,28 @@ $SIG{INT} = $SIG{QUIT} = "IGNORE";
 sub fail { print STDERR "shimctl: sandbox: $_[0]\n"; exit 125 }
 
 shift @ARGV if @ARGV && $ARGV[0] eq "--";
-my @bridges;
-while (@ARGV && $ARGV[0] eq "--bridge") {
-  my (undef, $port, $path) = splice(@ARGV, 0, 3);
+my (@bridges, $lifeline);
+while (@ARGV && $ARGV[0] =~ /^--(bridge|lifeline)$/) {
+  if (shift(@ARGV) eq "--lifeline") { $lifeline = shift @ARGV; next }
+  my ($port, $path) = splice(@ARGV, 0, 2);
   push @bridges, [$port, $path];
+}
+# The launcher's lifeline: at its end of file the launcher is gone (killed in any way),
+# and this waiter ends, which ends the sandbox's PID namespace and all in it.
+if (defined $lifeline) {
+  open(my $watch, "<&=", $lifeline) or fail("no lifeline: $!");
+  my $waiter = $$;
+  my $pid = fork() // fail("cannot fork: $!");
+  if ($pid == 0) {
+    sysread($watch, my $byte, 1);
+    # bubblewrap's init (pid 1) outlives the waiter while anything else lives, so
+    # everything goes: kill(-1) in this PID namespace reaches all but init and this
+    # process. Only where the waiter is the namespace's first command (pid 2), never in
+    # the VM's own namespace.
+    kill("KILL", $waiter == 2 ? -1 : $waiter);
+    exit 0;
+  }
+  close $watch;
 }
 shift @ARGV if @ARGV && $ARGV[0] eq "--";
 fail("no command") unless @ARGV;

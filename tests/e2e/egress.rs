@@ -717,3 +717,124 @@ fn ctrl_c_reaches_the_sandboxed_agent() {
         assert_eq!(out.status.code(), Some(want), "{script}: {}", stderr(&out));
     }
 }
+
+/// A policy of any size starts: 10,000 rules are 20,000 filter words, staged (more than
+/// Lima's one ssh argument holds) and handed to the proxy in one step. (What it costs is
+/// the benchmark's row, not a test's.)
+#[test]
+fn ten_thousand_rules_start_the_agent() {
+    let rules: Vec<String> = (0..10_000)
+        .map(|i| format!("\"h{i}.example.com\""))
+        .collect();
+    let w = World::builder()
+        .config(&format!("[egress]\nallow = [{}]\n", rules.join(", ")))
+        .build();
+    let out = w.shim("claude").arg("hello").output().unwrap();
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert_eq!(
+        w.record("claude").argv,
+        words(&["--dangerously-skip-permissions", "hello"])
+    );
+    // Staged: the extra `limactl shell` call wrote the words in the guest first.
+    assert_eq!(
+        w.limactl_calls().iter().filter(|c| c[0] == "shell").count(),
+        2
+    );
+}
+
+/// The guest's processes whose working directory is in `dir` (the agent, the launcher
+/// and all it started run there, inside a namespace or not); not the host's ssh client
+/// and Lima's ControlMaster, which run there too.
+fn working_in(dir: &Path) -> Vec<u32> {
+    std::fs::read_dir("/proc")
+        .unwrap()
+        .flatten()
+        .filter_map(|e| {
+            let pid = e.file_name().to_string_lossy().parse::<u32>().ok()?;
+            let cwd = std::fs::read_link(e.path().join("cwd")).ok()?;
+            let comm = std::fs::read_to_string(e.path().join("comm")).unwrap_or_default();
+            (cwd.starts_with(dir) && comm.trim() != "ssh" && running(pid)).then_some(pid)
+        })
+        .collect()
+}
+
+/// Killed at any moment of its start (before the proxy is up, while the sandbox is being
+/// set up, after the agent runs), the launcher leaves nothing behind and the shim returns.
+#[test]
+fn a_launcher_killed_at_any_moment_leaves_nothing() {
+    killed_at_any_moment("[egress]\n");
+    killed_at_any_moment("");
+}
+
+fn killed_at_any_moment(egress: &str) {
+    let w = World::builder()
+        .config(&format!(
+            "{egress}[agents.sleeper]\ncommand = \"sleep\"\nfull_auto = false\n"
+        ))
+        .build();
+    symlink(Path::new(SHIMCTL), &w.shims.join("sleeper"));
+    let home = w.root.display().to_string();
+    for delay_ms in [0u64, 2, 5, 10, 20, 40, 80, 160, 400] {
+        let err = w.root.join("sleeper.err");
+        let mut child = w
+            .shim("sleeper")
+            .arg("300")
+            .stdout(std::process::Stdio::null())
+            .stderr(std::fs::File::create(&err).unwrap())
+            .spawn()
+            .unwrap();
+        let started = std::time::Instant::now();
+        let launcher = loop {
+            // Its subshells (a `$(...)`, the scan's `<(find ...)`) carry the same command
+            // line: the launcher is the one whose parent is not one of them.
+            let found: Vec<u32> = std::fs::read_dir("/proc")
+                .unwrap()
+                .flatten()
+                .filter_map(|e| {
+                    let cmdline = std::fs::read(e.path().join("cmdline")).ok()?;
+                    let words: Vec<&[u8]> = cmdline.split(|&b| b == 0).collect();
+                    let is_launcher = words.get(3) == Some(&b"shimctl-sandbox".as_slice())
+                        && words.iter().any(|w| w.starts_with(home.as_bytes()));
+                    let pid = e.file_name().to_string_lossy().parse::<u32>().ok()?;
+                    is_launcher.then_some(pid)
+                })
+                .collect();
+            let top = found.iter().copied().find(|p| {
+                parent_pid(Path::new(&format!("/proc/{p}"))).is_none_or(|pp| !found.contains(&pp))
+            });
+            if let Some(pid) = top {
+                break pid;
+            }
+            assert!(
+                started.elapsed() < std::time::Duration::from_secs(30),
+                "the launcher never started"
+            );
+            std::thread::sleep(std::time::Duration::from_millis(1));
+        };
+        std::thread::sleep(std::time::Duration::from_millis(delay_ms));
+        // SAFETY: a plain kill(2) of a process this test's world started.
+        unsafe { libc::kill(launcher as i32, libc::SIGKILL) };
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+        loop {
+            let left = working_in(&w.root);
+            if left.is_empty() {
+                break;
+            }
+            assert!(
+                std::time::Instant::now() < deadline,
+                "killed {delay_ms} ms in, left running: {:?}",
+                left.iter()
+                    .map(|p| std::fs::read_to_string(format!("/proc/{p}/comm")).unwrap_or_default())
+                    .collect::<Vec<_>>()
+            );
+            std::thread::sleep(std::time::Duration::from_millis(20));
+        }
+        let status = child.wait().unwrap();
+        assert_eq!(
+            status.code(),
+            Some(255),
+            "killed {delay_ms} ms in: {}",
+            std::fs::read_to_string(&err).unwrap_or_default()
+        );
+    }
+}

@@ -142,6 +142,8 @@ impl Tier {
                 std::env::var("SHIMCTL_REAL_LIMA_ACCEL").unwrap_or_default()
             );
         }
+        // A VM left from an earlier run may be stopped (.ci/run stops it at the end).
+        self.ensure_running();
         // The fake agent (tests/lima-standin/fake-agent) in the guest user's ~/.local/bin.
         let fake = std::fs::read(Path::new(REPO).join("tests/lima-standin/fake-agent")).unwrap();
         self.run_in_guest(
