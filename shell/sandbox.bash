@@ -329,23 +329,11 @@ fs+=(--bind "$status_file" /tmp/.shimctl-status)
 # sandbox with it) however this shell ends.
 trap '' INT QUIT
 sandbox=(bwrap --die-with-parent --unshare-all --unshare-user --disable-userns "${fs[@]}")
-# bubblewrap's --die-with-parent is set once bwrap runs: a launcher killed between its fork
-# and that moment would leave it running. This guard sets the death signal first
-# (prctl(PR_SET_PDEATHSIG, SIGKILL); the syscall's number by architecture), then checks the
-# launcher is still its parent, then becomes bwrap.
-case $HOSTTYPE in
-x86_64) prctl=157 ;;
-aarch64 | riscv64) prctl=167 ;;
-*) prctl="" ;;
-esac
-guard=()
-# shellcheck disable=SC2016 # Perl, not shell
-[ -z "$prctl" ] ||
-  guard=(/usr/bin/perl -e 'syscall(shift, 1, 9); exit 125 if getppid() != shift; exec {$ARGV[0]} @ARGV' "$prctl" "$$")
-# bubblewrap's child sets its own death signal only after building the sandbox: killed in
-# that moment, bwrap leaves it orphaned. So the sandbox also watches this shell: fd 6 reads
-# a FIFO whose only writer is this shell (fd 7); at its end of file (this shell gone,
-# however) the waiter, or with egress the stage, ends the sandbox's PID namespace.
+# bubblewrap's --die-with-parent leaves windows: bwrap sets it only once it runs, and its
+# child sets its own only after building the sandbox; a launcher killed then leaves the
+# sandbox orphaned. So the sandbox watches this shell: fd 6 reads a FIFO whose only writer
+# is this shell (fd 7); at its end of file (this shell gone, however, even before bwrap
+# ran) the waiter, or with egress the stage, ends the sandbox's whole PID namespace.
 lifeline=$private/bin/lifeline.$$
 [ -p "$lifeline" ] || mkfifo -m 600 -- "$lifeline" || fail "sandbox: cannot make $lifeline"
 # shellcheck disable=SC2094 # one FIFO: this shell's writer (read-write, so opening does
@@ -358,12 +346,12 @@ if [ -n "$egress" ]; then
   # namespace_ids_read).
   printf '%s\n' "${filters[@]}" >"$run/filter"
   SHIMCTL_AGENT_PATH=$agent_path SHIMCTL_WAITER=$waiter \
-    "${guard[@]}" bwrap --die-with-parent --unshare-pid --dev-bind / / --proc /proc -- \
+    bwrap --die-with-parent --unshare-pid --dev-bind / / --proc /proc -- \
     /bin/bash -c "$egress_stage" shimctl-egress "$run" "$blocked_message" \
     ${#forwards[@]} "${forwards[@]}" ${#sandbox[@]} "${sandbox[@]}" "$@" 7>&- &
 else
   SHIMCTL_AGENT_PATH=$agent_path \
-    "${guard[@]}" "${sandbox[@]}" --share-net -- /usr/bin/perl -e "$waiter" -- --lifeline 6 -- "$@" 7>&- &
+    "${sandbox[@]}" --share-net -- /usr/bin/perl -e "$waiter" -- --lifeline 6 -- "$@" 7>&- &
 fi
 child=$!
 exec 6<&-
