@@ -193,7 +193,7 @@ protect_gitdir() { # REAL DEST: a git directory can be neither renamed nor repla
   # reads the value only when the config names it at all.
   local text=""
   [ -f "$g/config" ] && IFS= read -r -d '' text <"$g/config"
-  if [[ ${text,,} == *hookspath* ]] && hooks=$(git config --file "$g/config" --get core.hooksPath 2>/dev/null); then
+  if [[ ${text,,} == *hookspath* ]] && hooks=$(git -C / config --file "$g/config" --get core.hooksPath 2>/dev/null); then
     case $hooks in /* | "~"*) ;; *) [ -d "${g%/*}/$hooks" ] && fs+=(--ro-bind "${g%/*}/$hooks" "${at%/*}/$hooks") ;; esac
   fi
   for sub in "$g"/modules/* "$g"/worktrees/*; do
@@ -211,6 +211,7 @@ neutralize_commondir() {
 # hooks included: when it ends, what the host's git would run from them is taken out.
 # Only keys that run nothing stay in their config; hooks move to hooks.disabled-by-shimctl.
 sanitize_new_repo() {
+  # git runs from / (-C): never inside a repository whose config the agent wrote.
   local g=$1 key removed=() h
   if [ -f "$g/config" ] && [ ! -L "$g/config" ]; then
     cp -p -- "$g/config" "$g/config.shimctl-original" 2>/dev/null
@@ -219,9 +220,9 @@ sanitize_new_repo() {
       core.repositoryformatversion | core.filemode | core.bare | core.logallrefupdates | \
         core.ignorecase | core.precomposeunicode | core.symlinks | extensions.objectformat | \
         remote.*.url | remote.*.fetch | branch.*.remote | branch.*.merge | user.name | user.email) ;;
-      *) git config --file "$g/config" --unset-all "$key" 2>/dev/null; removed+=("$key") ;;
+      *) git -C / config --file "$g/config" --unset-all "$key" 2>/dev/null; removed+=("$key") ;;
       esac
-    done < <(git config --file "$g/config" --list --name-only 2>/dev/null | sort -u)
+    done < <(git -C / config --file "$g/config" --list --name-only 2>/dev/null | sort -u)
   fi
   for h in "$g"/hooks/*; do
     [ -e "$h" ] || [ -L "$h" ] || continue

@@ -66,22 +66,8 @@ const EXPECTED: &[(&str, &str)] = &[
     ("home-writable", "ok"),
 ];
 
-fn is_root() -> bool {
-    // SAFETY: no memory effects.
-    unsafe { libc::geteuid() == 0 }
-}
-
-/// Root makes the namespaces and the dedicated guest user; CI runs as root. Elsewhere the
-/// egress tests fail unless explicitly skipped, so a green run never hides them.
 fn can_run() -> bool {
-    if is_root() {
-        return true;
-    }
-    assert!(
-        std::env::var_os("SHIMCTL_SKIP_ROOT_TESTS").is_some(),
-        "the egress tests need root (a network namespace and a second user); set SHIMCTL_SKIP_ROOT_TESTS=1 to skip them"
-    );
-    false
+    root_or_skip("a network namespace and a second user")
 }
 
 fn run(cmd: &mut Command) -> std::process::Output {
@@ -530,19 +516,9 @@ fn a_killed_launcher_leaves_no_proxy_and_no_agent_behind() {
         .stderr(std::process::Stdio::null())
         .spawn()
         .unwrap();
-    // The launcher of this world: its command line names this world's share.
-    let home = w.root.display().to_string();
     let started = std::time::Instant::now();
     let (launcher, below) = loop {
-        let found = std::fs::read_dir("/proc").unwrap().flatten().find_map(|e| {
-            let cmdline = std::fs::read(e.path().join("cmdline")).ok()?;
-            let words: Vec<&[u8]> = cmdline.split(|&b| b == 0).collect();
-            let is_launcher = words.get(3) == Some(&b"shimctl-sandbox".as_slice())
-                && words.iter().any(|w| w.starts_with(home.as_bytes()));
-            let pid = e.file_name().to_string_lossy().parse::<u32>().ok()?;
-            is_launcher.then_some(pid)
-        });
-        if let Some(pid) = found {
+        if let Some(pid) = launcher_of(&w.root) {
             let below = descendants(pid);
             // Up: the proxy's bubblewrap, socat, tail, the reader, the agent's sandbox.
             let names: Vec<String> = below
@@ -773,7 +749,6 @@ fn killed_at_any_moment(egress: &str) {
         ))
         .build();
     symlink(Path::new(SHIMCTL), &w.shims.join("sleeper"));
-    let home = w.root.display().to_string();
     for delay_ms in [0u64, 2, 5, 10, 20, 40, 80, 160, 400] {
         let err = w.root.join("sleeper.err");
         let mut child = w
@@ -785,24 +760,7 @@ fn killed_at_any_moment(egress: &str) {
             .unwrap();
         let started = std::time::Instant::now();
         let launcher = loop {
-            // Its subshells (a `$(...)`, the scan's `<(find ...)`) carry the same command
-            // line: the launcher is the one whose parent is not one of them.
-            let found: Vec<u32> = std::fs::read_dir("/proc")
-                .unwrap()
-                .flatten()
-                .filter_map(|e| {
-                    let cmdline = std::fs::read(e.path().join("cmdline")).ok()?;
-                    let words: Vec<&[u8]> = cmdline.split(|&b| b == 0).collect();
-                    let is_launcher = words.get(3) == Some(&b"shimctl-sandbox".as_slice())
-                        && words.iter().any(|w| w.starts_with(home.as_bytes()));
-                    let pid = e.file_name().to_string_lossy().parse::<u32>().ok()?;
-                    is_launcher.then_some(pid)
-                })
-                .collect();
-            let top = found.iter().copied().find(|p| {
-                parent_pid(Path::new(&format!("/proc/{p}"))).is_none_or(|pp| !found.contains(&pp))
-            });
-            if let Some(pid) = top {
+            if let Some(pid) = launcher_of(&w.root) {
                 break pid;
             }
             assert!(

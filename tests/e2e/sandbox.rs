@@ -14,22 +14,8 @@ use crate::world::*;
 
 const ATTACKER: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/sandbox/attacker");
 
-fn is_root() -> bool {
-    // SAFETY: no memory effects.
-    unsafe { libc::geteuid() == 0 }
-}
-
-/// Root gives the guest its own user (as in a VM) and reads every place from outside; CI
-/// runs as root. Elsewhere these tests fail unless explicitly skipped.
 fn can_run() -> bool {
-    if is_root() {
-        return true;
-    }
-    assert!(
-        std::env::var_os("SHIMCTL_SKIP_ROOT_TESTS").is_some(),
-        "the sandbox tests need root (a second user, the whole file system read from outside); set SHIMCTL_SKIP_ROOT_TESTS=1 to skip them"
-    );
-    false
+    root_or_skip("a second user, the whole file system read from outside")
 }
 
 fn git(dir: &Path, args: &[&str]) -> std::process::Output {

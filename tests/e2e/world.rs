@@ -439,3 +439,44 @@ pub fn assert_failed(w: &World, out: &Output, code: i32, mentions: &[&str]) {
     }
     assert!(!w.any_ran(), "an agent ran although the run failed: {err}");
 }
+
+pub fn is_root() -> bool {
+    // SAFETY: no memory effects.
+    unsafe { libc::geteuid() == 0 }
+}
+
+/// Tests that need root (namespaces, a second user, the whole file system read from
+/// outside); CI runs as root. Elsewhere they fail unless explicitly skipped, so a green
+/// run never hides them. `why`: what they need root for.
+pub fn root_or_skip(why: &str) -> bool {
+    if is_root() {
+        return true;
+    }
+    assert!(
+        std::env::var_os("SHIMCTL_SKIP_ROOT_TESTS").is_some(),
+        "these tests need root ({why}); set SHIMCTL_SKIP_ROOT_TESTS=1 to skip them"
+    );
+    false
+}
+
+/// The sandbox launcher of the world rooted at `root` (its command line names the world's
+/// share), if it runs: the top one, since its subshells (a `$(...)`, the scan's
+/// `<(find ...)`) carry the same command line.
+pub fn launcher_of(root: &Path) -> Option<u32> {
+    let root = root.display().to_string();
+    let found: Vec<u32> = std::fs::read_dir("/proc")
+        .unwrap()
+        .flatten()
+        .filter_map(|e| {
+            let cmdline = std::fs::read(e.path().join("cmdline")).ok()?;
+            let words: Vec<&[u8]> = cmdline.split(|&b| b == 0).collect();
+            let is_launcher = words.get(3) == Some(&b"shimctl-sandbox".as_slice())
+                && words.iter().any(|w| w.starts_with(root.as_bytes()));
+            let pid = e.file_name().to_string_lossy().parse::<u32>().ok()?;
+            is_launcher.then_some(pid)
+        })
+        .collect();
+    found.iter().copied().find(|p| {
+        parent_pid(Path::new(&format!("/proc/{p}"))).is_none_or(|pp| !found.contains(&pp))
+    })
+}
