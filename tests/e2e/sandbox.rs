@@ -102,15 +102,21 @@ fn every_socket() -> Vec<String> {
     stdout(&out).lines().map(String::from).collect()
 }
 
+/// This world's probe file name: another test run on the machine has its own.
+fn probe_name(w: &World) -> String {
+    format!(
+        ".shimctl-probe-{}",
+        w.root.file_name().unwrap().to_string_lossy()
+    )
+}
+
 fn attack(config: &str) -> Attack {
-    // Left by an earlier run that stopped half-way, they would look like this run's.
-    clear_probes();
     let w = World::builder()
         .config(&format!("{config}\n[agents.attacker]\nfull_auto = false\n"))
         .build();
     symlink(Path::new(SHIMCTL), &w.shims.join("attacker"));
     std::fs::copy(ATTACKER, w.guest_bin.join("attacker")).unwrap();
-    std::fs::write(w.guest_bin.join("probe-everywhere"), "").unwrap();
+    std::fs::write(w.guest_bin.join("probe-everywhere"), probe_name(&w)).unwrap();
     // The guest user's own tools and start-up files, which the agent must leave alone.
     w.write_exec(&w.guest_bin.join("mise"), "#!/bin/sh\necho mise\n");
     for (file, text) in [(".bashrc", "# my bashrc\n"), (".profile", "# my profile\n")] {
@@ -181,29 +187,19 @@ fn host_uses_the_project(w: &World) -> String {
     std::fs::read_to_string(p.join(".pwned")).unwrap_or_default()
 }
 
-fn clear_probes() {
-    let _ = Command::new("find")
-        .args([
-            "/", "(", "-path", "/proc", "-o", "-path", "/sys", ")", "-prune",
-        ])
-        .args(["-o", "-name", ".shimctl-probe", "-delete"])
-        .output();
-}
-
 /// Probe files the attacker left in every directory it could write, found from outside.
 fn probes(w: &World) -> Vec<PathBuf> {
     let out = Command::new("find")
         .args([
             "/", "(", "-path", "/proc", "-o", "-path", "/sys", ")", "-prune",
         ])
-        .args(["-o", "-name", ".shimctl-probe", "-print"])
+        .args(["-o", "-name", &probe_name(w), "-print"])
         .output()
         .unwrap();
     let found: Vec<PathBuf> = stdout(&out).lines().map(PathBuf::from).collect();
     for f in &found {
         let _ = std::fs::remove_file(f);
     }
-    let _ = w;
     found
 }
 
