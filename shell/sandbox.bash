@@ -24,7 +24,7 @@ fail() {
 
 shares=() ro_shares=() tools=() states=() host_run=() prunes=() refuse=() unprotected=()
 filters=() forwards=() egress="" container_socket="" vm="the VM"
-waiter="" egress_stage="" blocked_message="" git_note="" protect=1
+waiter="" egress_stage="" blocked_message="" git_note="" protect=1 missing=""
 while [ $# -gt 0 ]; do
   case $1 in
   --share) shares+=("$2"); shift 2 ;;
@@ -37,6 +37,7 @@ while [ $# -gt 0 ]; do
   --no-protect) protect=""; shift ;;
   --refuse) refuse+=("$2" "$3"); shift 3 ;;
   --git-note) git_note=$2; shift 2 ;;
+  --missing) missing=$2; shift 2 ;;
   --vm) vm=$2; shift 2 ;;
   --waiter) waiter=$2; shift 2 ;;
   --container-socket) container_socket=1; shift ;;
@@ -346,12 +347,12 @@ if [ -n "$egress" ]; then
   # bubblewrap inside it reads its child's namespaces there (bubblewrap.c,
   # namespace_ids_read).
   printf '%s\n' "${filters[@]}" >"$run/filter"
-  SHIMCTL_AGENT_PATH=$agent_path SHIMCTL_WAITER=$waiter \
+  SHIMCTL_AGENT_PATH=$agent_path SHIMCTL_WAITER=$waiter SHIMCTL_MISSING=$missing \
     bwrap --die-with-parent --unshare-pid --dev-bind / / --proc /proc -- \
     /bin/bash -c "$egress_stage" shimctl-egress "$run" "$blocked_message" \
     ${#forwards[@]} "${forwards[@]}" ${#sandbox[@]} "${sandbox[@]}" "$@" 7>&- &
 else
-  SHIMCTL_AGENT_PATH=$agent_path \
+  SHIMCTL_AGENT_PATH=$agent_path SHIMCTL_MISSING=$missing \
     "${sandbox[@]}" --share-net -- /usr/bin/perl -e "$waiter" -- --lifeline 6 -- "$@" 7>&- &
 fi
 child=$!

@@ -11,6 +11,8 @@ use strict;
 my $status_file = "/tmp/.shimctl-status";
 $ENV{PATH} = delete $ENV{SHIMCTL_AGENT_PATH} if exists $ENV{SHIMCTL_AGENT_PATH};
 delete $ENV{SHIMCTL_WAITER};
+# What to say when the agent is not installed in the VM (the shim writes it).
+my $missing = delete $ENV{SHIMCTL_MISSING};
 # Ctrl-C and Ctrl-\ are the agent's: the waiter and the bridges ignore them.
 $SIG{INT} = $SIG{QUIT} = "IGNORE";
 
@@ -112,7 +114,8 @@ if ($pid == 0) {
   $SIG{INT} = $SIG{QUIT} = "DEFAULT";
   { exec { $ARGV[0] } @ARGV; }
   my $code = $!{ENOENT} ? 127 : 126;
-  print STDERR "$ARGV[0]: ", ($code == 127 ? "command not found" : "$!"), "\n";
+  if ($code == 127 && $missing) { print STDERR "$missing\n" }
+  else { print STDERR "$ARGV[0]: ", ($code == 127 ? "command not found" : "$!"), "\n" }
   exit $code;
 }
 $SIG{TERM} = $SIG{HUP} = sub { kill $_[0], $pid };

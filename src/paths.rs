@@ -108,12 +108,16 @@ fn translate_path(bytes: &[u8], mounts: &[Mount]) -> Option<Vec<u8>> {
     if !bytes.starts_with(b"/") {
         return None;
     }
-    let (mount, end) = mounts
+    let (mount, base, end) = mounts
         .iter()
         .flat_map(|m| [(m, &m.location), (m, &m.resolved)])
         .filter_map(|(m, base)| prefix_end(bytes, base).map(|end| (m, base, end)))
-        .max_by_key(|(_, base, _)| base.components().count())
-        .map(|(m, _, end)| (m, end))?;
+        .max_by_key(|(_, base, _)| base.components().count())?;
+    // Under a mount the guest sees at the same path, the argument already names the same
+    // file there: it goes as typed (`//abs`, `./` inside it), not respelled.
+    if *base == mount.mount_point {
+        return None;
+    }
     let rest = &bytes[end..];
     if climbs_out(rest) {
         return None;
@@ -158,6 +162,28 @@ mod tests {
             mount_point: mount_point.into(),
             writable: true,
         }
+    }
+
+    #[test]
+    fn an_identity_mount_leaves_every_spelling_as_typed() {
+        let mounts = [mount(
+            "/Users/me/Projects",
+            "/Users/me/Projects",
+            "/Users/me/Projects",
+        )];
+        for arg in [
+            "//Users/me/Projects/x",
+            "/Users/me//Projects/./x/",
+            "/Users/me/Projects",
+        ] {
+            assert_eq!(translate_arg(OsStr::new(arg), &mounts), OsStr::new(arg));
+        }
+        // A resolved spelling the guest does not have is still mapped.
+        let mounts = [mount("/tmp/lima", "/private/tmp/lima", "/tmp/lima")];
+        assert_eq!(
+            translate_arg(OsStr::new("/private/tmp/lima/x"), &mounts),
+            OsStr::new("/tmp/lima/x")
+        );
     }
 
     #[test]

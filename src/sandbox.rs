@@ -117,6 +117,7 @@ impl Sandbox {
     pub fn launcher_words(
         &self,
         agent: &str,
+        program: &str,
         vm: &str,
         config: &str,
         mounts: &[Mount],
@@ -163,6 +164,14 @@ impl Sandbox {
             "--git-note",
             &format!(
                 "shimctl: note: in {agent}'s sandbox .git/config, .git/hooks and .git/info are read-only (the host's git runs them); if that is what failed, run the command yourself (shimctl run git ...), or turn the protection off: protect_shares = false under [sandbox] in {config}"
+            ),
+        );
+        add(
+            &mut w,
+            "--missing",
+            &format!(
+                "shimctl: {program} is not installed in VM `{vm}` (not on the agent's PATH there); install it: {}",
+                crate::agents::install_hint(vm, program)
             ),
         );
         w.extend(["--refuse".into(), "sudo".into(), format!(

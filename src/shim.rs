@@ -246,7 +246,13 @@ pub fn plan(loaded: &Loaded, guest: Guest<'_>) -> Result<Plan> {
     let (argv, launcher_words) = match (&sandbox, agent) {
         (Some(sandbox), Some(agent)) => {
             let config = loaded.short_display_path();
-            let mut words = sandbox.launcher_words(&agent.name, &vm, &config, &instance.mounts);
+            let mut words = sandbox.launcher_words(
+                &agent.name,
+                agent.program_file_name(),
+                &vm,
+                &config,
+                &instance.mounts,
+            );
             let n = words.len();
             words.extend(argv);
             (words, n)

@@ -118,3 +118,16 @@ impl Agent {
         self.program.rsplit('/').next().unwrap_or(&self.program)
     }
 }
+
+/// How to install `program` in VM `vm`, as a command to paste (doctor, and the sandbox's
+/// message when the agent is missing there).
+pub fn install_hint(vm: &str, program: &str) -> String {
+    match program {
+        "claude" => {
+            format!("limactl shell {vm} bash -c 'curl -fsSL https://claude.ai/install.sh | bash'")
+        }
+        "codex" => format!("limactl shell {vm} npm install --global @openai/codex"),
+        "opencode" => format!("limactl shell {vm} npm install --global opencode-ai"),
+        _ => format!("install {program} inside the VM (limactl shell {vm})"),
+    }
+}

@@ -254,17 +254,6 @@ printf 'git\tuser.name\t%s\n' "$(git config --global user.name || true)"
 printf 'git\tuser.email\t%s\n' "$(git config --global user.email || true)"
 for t in bwrap socat tinyproxy perl setpriv setsid; do printf 'tool\t%s\t%s\n' "$t" "$(command -v -- "$t" || true)"; done"#;
 
-fn install_hint(vm: &str, program: &str) -> String {
-    match program {
-        "claude" => {
-            format!("limactl shell {vm} bash -c 'curl -fsSL https://claude.ai/install.sh | bash'")
-        }
-        "codex" => format!("limactl shell {vm} npm install --global @openai/codex"),
-        "opencode" => format!("limactl shell {vm} npm install --global opencode-ai"),
-        _ => format!("install {program} inside the VM (limactl shell {vm})"),
-    }
-}
-
 /// `shims_installed`: a missing agent fails only when its shim would run it; without
 /// shims, the default agents are only reported.
 fn check_guest(
@@ -291,11 +280,11 @@ fn check_guest(
         match (fields.next(), fields.next(), fields.next()) {
             (Some("agent"), Some(name), Some("")) if shims_installed => r.fail(
                 format!("{name} is not installed in VM `{vm}`"),
-                install_hint(vm, name),
+                crate::agents::install_hint(vm, name),
             ),
             (Some("agent"), Some(name), Some("")) => r.warn(
                 format!("{name} is not installed in VM `{vm}`"),
-                install_hint(vm, name),
+                crate::agents::install_hint(vm, name),
             ),
             (Some("agent"), Some(name), Some(path)) => {
                 r.ok(format!("{name} is installed in the VM ({path})"))

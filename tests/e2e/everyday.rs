@@ -297,3 +297,20 @@ fn a_path_changed_after_the_rc_ran_is_named_as_such() {
         assert!(!text.contains("add `eval"), "{sub}: {text}");
     }
 }
+
+/// An agent that is not installed in the VM: the sandbox says so, naming the VM and the
+/// command that installs it there, with the shell's status for a missing program (127).
+#[test]
+fn an_agent_missing_in_the_vm_is_named_with_its_install_command() {
+    let w = World::new();
+    std::fs::remove_file(w.guest_bin.join("opencode")).unwrap();
+    let out = w.shim("opencode").arg("run").output().unwrap();
+    assert_eq!(out.status.code(), Some(127), "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains(
+            "shimctl: opencode is not installed in VM `sandbox` (not on the agent's PATH there); install it: limactl shell sandbox npm install --global opencode-ai"
+        ),
+        "{}",
+        stderr(&out)
+    );
+}
