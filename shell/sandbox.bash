@@ -22,11 +22,12 @@ fail() {
   exit 125
 }
 
-shares=() ro_shares=() tools=() states=() host_run=() prunes=() refuse=() unprotected=()
+needed=() shares=() ro_shares=() tools=() states=() host_run=() prunes=() refuse=() unprotected=()
 filters=() forwards=() egress="" container_socket="" vm="the VM"
 waiter="" egress_stage="" blocked_message="" git_note="" protect=1 missing=""
 while [ $# -gt 0 ]; do
   case $1 in
+  --need) needed+=("$2"); shift 2 ;;
   --share) shares+=("$2"); shift 2 ;;
   --share-ro) ro_shares+=("$2"); shift 2 ;;
   --tool) tools+=("$2"); shift 2 ;;
@@ -57,8 +58,6 @@ done
 [ $# -gt 0 ] || fail "sandbox launcher: no command"
 [ -n "$waiter" ] || fail "sandbox launcher: no waiter"
 
-needed=(bwrap perl)
-[ -n "$egress" ] && needed+=(socat tinyproxy setsid)
 # No process per check: every start pays for what runs here (docs/sandbox.md, Cost).
 for tool in "${needed[@]}"; do
   found=""

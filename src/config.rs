@@ -391,7 +391,7 @@ impl Loaded {
 
     /// The effective profile of an agent: built-in defaults with the config laid over them.
     pub fn agent(&self, name: &str) -> Option<Agent> {
-        let overrides = self.config.agents.get(&AgentName(name.to_string()));
+        let overrides = self.agent_config(name);
         let mut agent = match (Agent::builtin(name), overrides) {
             (Some(agent), _) => agent,
             (None, Some(_)) => Agent::custom(name),

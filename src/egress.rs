@@ -6,7 +6,7 @@
 use std::fmt;
 
 use crate::agents::Agent;
-use crate::config::{AgentName, EgressTable, Loaded};
+use crate::config::{EgressTable, Loaded};
 
 /// One `allow` entry: `host`, `*.domain` (subdomains only, any depth), either with
 /// `:PORT`. Without a port it allows HTTPS and HTTP (443 and 80).
@@ -178,9 +178,7 @@ impl Policy {
 pub fn policy(loaded: &Loaded, agent: &Agent) -> Option<Policy> {
     let global = loaded.config.egress.as_ref();
     let own = loaded
-        .config
-        .agents
-        .get(&AgentName(agent.name.clone()))
+        .agent_config(&agent.name)
         .and_then(|a| a.egress.as_ref());
     if global.is_none() && own.is_none() {
         return None;

@@ -63,6 +63,11 @@ pub const HOME_TOOLS: &[&str] = &[
     ".nvm",
 ];
 
+/// What the VM needs for the sandbox, and with egress besides: the launcher checks them at
+/// every start (it is told them, below), doctor in advance, the template installs them.
+pub const SANDBOX_TOOLS: &[&str] = &["bwrap", "perl"];
+pub const EGRESS_TOOLS: &[&str] = &["socat", "tinyproxy", "setsid"];
+
 /// Programs that reach past the sandbox: in it they say why they do not work.
 const CONTAINER_ENGINES: &[&str] = &["docker", "podman", "nerdctl"];
 
@@ -141,6 +146,14 @@ impl Sandbox {
             if let Some(p) = m.mount_point.to_str() {
                 add(&mut w, flag, p);
             }
+        }
+        let egress_tools = if self.egress.is_some() {
+            EGRESS_TOOLS
+        } else {
+            &[]
+        };
+        for tool in SANDBOX_TOOLS.iter().chain(egress_tools) {
+            add(&mut w, "--need", tool);
         }
         for t in &self.tools {
             add(&mut w, "--tool", home_relative(t));

@@ -13,6 +13,7 @@ use crate::exposure::exposed_secrets;
 use crate::lima::{self, Limactl, Listed, control};
 use crate::paths;
 use crate::quote::sh_quote;
+use crate::sandbox;
 use crate::shims::{self, Standing};
 
 /// Check the set-up: Lima, the VM, sharing, the shims on PATH, the agents inside the VM.
@@ -68,10 +69,10 @@ pub fn run(_: Args) -> Result<Exit> {
     let egress_on = check_egress(&mut r, &loaded, &names);
     let mut needed: Vec<&str> = Vec::new();
     if sandbox_on {
-        needed.extend(["bwrap", "perl"]);
+        needed.extend(sandbox::SANDBOX_TOOLS);
     }
     if egress_on {
-        needed.extend(["socat", "tinyproxy", "setsid"]);
+        needed.extend(sandbox::EGRESS_TOOLS);
     }
     let agents: Vec<String> = names.iter().map(|n| loaded.program_for(n)).collect();
     match &listed {
@@ -252,7 +253,7 @@ fn check_shims(r: &mut Report) -> (Vec<String>, bool) {
 const GUEST_PROBE: &str = r#"for a in "$@"; do printf 'agent\t%s\t%s\n' "$a" "$(command -v -- "$a" || true)"; done
 printf 'git\tuser.name\t%s\n' "$(git config --global user.name || true)"
 printf 'git\tuser.email\t%s\n' "$(git config --global user.email || true)"
-for t in bwrap socat tinyproxy perl setpriv setsid; do printf 'tool\t%s\t%s\n' "$t" "$(command -v -- "$t" || true)"; done"#;
+for t in $SHIMCTL_TOOLS; do printf 'tool\t%s\t%s\n' "$t" "$(command -v -- "$t" || true)"; done"#;
 
 /// `shims_installed`: a missing agent fails only when its shim would run it; without
 /// shims, the default agents are only reported.
@@ -265,7 +266,9 @@ fn check_guest(
     needed: &[&str],
 ) {
     let mut missing_tools = Vec::new();
-    let mut command = vec!["bash", "-c", GUEST_PROBE, "shimctl-doctor"];
+    // The tools to look for, from the list the sandbox is built with.
+    let probe = format!("SHIMCTL_TOOLS='{}'\n{GUEST_PROBE}", needed.join(" "));
+    let mut command = vec!["bash", "-c", probe.as_str(), "shimctl-doctor"];
     command.extend(programs.iter().map(String::as_str));
     let Some(out) = control::guest_output(limactl, vm, &command) else {
         r.fail(
