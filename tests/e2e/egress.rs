@@ -121,12 +121,7 @@ fn escape_run_with(extra: &str, env: &[(&str, &str)]) -> Escape {
     let guest_command = net.recorded_command(&w, w.shim("escape"));
     let out = net.replay(&w, &guest_command, env, &[]);
     let text = stdout(&out);
-    let results = text
-        .lines()
-        .filter_map(|l| l.strip_prefix("check "))
-        .filter_map(|l| l.split_once(' '))
-        .map(|(k, v)| (k.to_string(), v.to_string()))
-        .collect();
+    let results = checks(&text);
     Escape {
         world: w,
         results,

@@ -151,12 +151,7 @@ fn attack(config: &str) -> Attack {
     let _ = listener.kill();
     let _ = listener.wait();
     let text = stdout(&out);
-    let results = text
-        .lines()
-        .filter_map(|l| l.strip_prefix("check "))
-        .filter_map(|l| l.split_once(' '))
-        .map(|(k, v)| (k.to_string(), v.to_string()))
-        .collect();
+    let results = checks(&text);
     Attack {
         world: w,
         results,

@@ -480,3 +480,14 @@ pub fn launcher_of(root: &Path) -> Option<u32> {
         parent_pid(Path::new(&format!("/proc/{p}"))).is_none_or(|pp| !found.contains(&pp))
     })
 }
+
+/// The `check NAME RESULT` lines a test agent (tests/egress/escape-agent,
+/// tests/sandbox/attacker) prints, by name.
+pub fn checks(stdout: &str) -> BTreeMap<String, String> {
+    stdout
+        .lines()
+        .filter_map(|l| l.strip_prefix("check "))
+        .filter_map(|l| l.split_once(' '))
+        .map(|(k, v)| (k.to_string(), v.to_string()))
+        .collect()
+}
