@@ -476,8 +476,12 @@ pub fn launcher_of(root: &Path) -> Option<u32> {
             is_launcher.then_some(pid)
         })
         .collect();
+    // The launcher's subshells carry its command line; the launcher is the one whose
+    // parent is not among them. A subshell that ended while this ran has no parent to read
+    // and is no candidate: with pids wrapped (pid_max 32768 here) it can sort before the
+    // launcher, and killing it would leave the launcher running.
     found.iter().copied().find(|p| {
-        parent_pid(Path::new(&format!("/proc/{p}"))).is_none_or(|pp| !found.contains(&pp))
+        parent_pid(Path::new(&format!("/proc/{p}"))).is_some_and(|pp| !found.contains(&pp))
     })
 }
 
