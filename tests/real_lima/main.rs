@@ -108,6 +108,16 @@ impl Tier {
     /// shimctl's shims for the Lima user, a project, a config; the VM made from the offline
     /// template and started (once for the whole tier).
     fn install(&self) {
+        // The tier's user is the tier's own: what an earlier run left in its home (shims
+        // linked to another checkout's binary, a config, a VM whose mounts name another
+        // checkout's paths) would decide this run. Starting from nothing costs a boot;
+        // SHIMCTL_REAL_LIMA_REUSE=1 keeps the VM for a quicker run by hand.
+        for d in [".local/share/shimctl", ".config/shimctl", ".cache/shimctl", "Projects"] {
+            let _ = std::fs::remove_dir_all(self.home.join(d));
+        }
+        if std::env::var_os("SHIMCTL_REAL_LIMA_REUSE").is_none_or(|v| v != "1") {
+            let _ = self.cmd("limactl").args(["delete", "-f", VM]).output();
+        }
         for d in ["Projects/app", ".local/share"] {
             std::fs::create_dir_all(self.home.join(d)).unwrap();
         }
