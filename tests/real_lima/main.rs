@@ -112,7 +112,12 @@ impl Tier {
         // linked to another checkout's binary, a config, a VM whose mounts name another
         // checkout's paths) would decide this run. Starting from nothing costs a boot;
         // SHIMCTL_REAL_LIMA_REUSE=1 keeps the VM for a quicker run by hand.
-        for d in [".local/share/shimctl", ".config/shimctl", ".cache/shimctl", "Projects"] {
+        for d in [
+            ".local/share/shimctl",
+            ".config/shimctl",
+            ".cache/shimctl",
+            "Projects",
+        ] {
             let _ = std::fs::remove_dir_all(self.home.join(d));
         }
         if std::env::var_os("SHIMCTL_REAL_LIMA_REUSE").is_none_or(|v| v != "1") {
