@@ -177,6 +177,7 @@ done
 protect_gitdir() { # REAL DEST: a git directory can be neither renamed nor replaced, and
   # what git runs from it is read-only
   local g=$1 at=$2 f sub hooks
+  known_git[$g]=1
   fs+=(--bind "$g" "$at")
   # An empty config.worktree is what git reads when there is none; made so that a
   # repository with extensions.worktreeConfig cannot be given one.
@@ -201,25 +202,29 @@ protect_gitdir() { # REAL DEST: a git directory can be neither renamed nor repla
   done
 }
 gitdirs=()
+# What the start found, by path: the end's sweep tells what the session made.
+declare -A known_git=() known_name=()
 neutralize_commondir() {
   if [ -e "$1/commondir" ] || [ -L "$1/commondir" ]; then
     mv -f -- "$1/commondir" "$1/commondir.removed-by-shimctl" 2>/dev/null || rm -f -- "$1/commondir"
     printf 'shimctl: removed %s/commondir, which sent git to another configuration (an agent planted it)\n' "$1" >&2
   fi
 }
-# Repositories made during the session (git init, git clone) are the agent's, config and
-# hooks included: when it ends, what the host's git would run from them is taken out.
-# Only keys that run nothing stay in their config; hooks move to hooks.disabled-by-shimctl.
+# Repositories made during the session (git init, git clone, a new submodule or work tree)
+# are the agent's, config and hooks included: when it ends, what the host's git would run
+# from them is taken out. Only keys that run nothing stay in their config; hooks move to
+# hooks.disabled-by-shimctl.
 sanitize_new_repo() {
   # git runs from / (-C): never inside a repository whose config the agent wrote.
-  local g=$1 key removed=() h
+  local g=$1 key removed=() h line=""
   if [ -f "$g/config" ] && [ ! -L "$g/config" ]; then
     cp -p -- "$g/config" "$g/config.shimctl-original" 2>/dev/null
     while IFS= read -r key; do
       case ${key,,} in
       core.repositoryformatversion | core.filemode | core.bare | core.logallrefupdates | \
-        core.ignorecase | core.precomposeunicode | core.symlinks | extensions.objectformat | \
-        remote.*.url | remote.*.fetch | branch.*.remote | branch.*.merge | user.name | user.email) ;;
+        core.ignorecase | core.precomposeunicode | core.symlinks | core.worktree | \
+        extensions.objectformat | remote.*.url | remote.*.fetch | branch.*.remote | \
+        branch.*.merge | submodule.*.url | submodule.*.active | user.name | user.email) ;;
       *) git -C / config --file "$g/config" --unset-all "$key" 2>/dev/null; removed+=("$key") ;;
       esac
     done < <(git -C / config --file "$g/config" --list --name-only 2>/dev/null | sort -u)
@@ -229,36 +234,102 @@ sanitize_new_repo() {
     case $h in *.sample) continue ;; esac
     mkdir -p -- "$g/hooks.disabled-by-shimctl" && mv -f -- "$h" "$g/hooks.disabled-by-shimctl/" && removed+=("hooks/${h##*/}")
   done
-  for h in commondir config.worktree; do
-    if [ -e "$g/$h" ] || [ -L "$g/$h" ]; then rm -f -- "$g/$h" && removed+=("$h"); fi
-  done
+  # A linked work tree's git directory names its repository's as `../..`, which git
+  # itself writes; anything else sends git to a configuration the agent chose.
+  if [ -f "$g/commondir" ] && [[ $g == */.git/worktrees/* ]]; then
+    IFS= read -r line <"$g/commondir"
+  fi
+  if [ "$line" != ../.. ] && { [ -e "$g/commondir" ] || [ -L "$g/commondir" ]; }; then
+    rm -f -- "$g/commondir" && removed+=(commondir)
+  fi
+  if [ -e "$g/config.worktree" ] || [ -L "$g/config.worktree" ]; then
+    rm -f -- "$g/config.worktree" && removed+=(config.worktree)
+  fi
   if [ ${#removed[@]} -eq 0 ]; then
     rm -f -- "$g/config.shimctl-original"
   else
-    printf 'shimctl: %s is a repository made during the session: took out what the host'\''s git would run (%s; the config as it was: .git/config.shimctl-original)\n' "${g%/.git}" "${removed[*]}" >&2
+    printf 'shimctl: %s is a repository made during the session: took out what the host'\''s git would run (%s; the config as it was: %s/config.shimctl-original)\n' "${g%/.git}" "${removed[*]}" "$g" >&2
   fi
 }
+# A git directory the start knew: the submodules and work trees made since are new.
+sweep_gitdir() {
+  local sub
+  for sub in "$1"/modules/* "$1"/worktrees/*; do
+    if [ ! -f "$sub/HEAD" ] || [ -L "$sub" ]; then continue; fi
+    if [ -n "${known_git[$sub]-}" ]; then sweep_gitdir "$sub"; else sanitize_new_repo "$sub"; fi
+  done
+}
+# A file or directory the host runs that the session made where there was none (a new
+# `.vscode/`, `.envrc`, `.mcp.json`, a gitfile): moved aside, for the user to look at.
+set_aside() {
+  local to=$1.made-in-sandbox n=1
+  while [ -e "$to" ] || [ -L "$to" ]; do
+    to=$1.made-in-sandbox.$n
+    n=$((n + 1))
+  done
+  mv -T -- "$1" "$to" 2>/dev/null &&
+    printf 'shimctl: moved %s, made during the session, to %s: the host runs it (git, an editor, direnv, an agent); look at it, and move it back if it is yours\n' "$1" "${to##*/}" >&2
+}
+# A gitfile made during the session may point only into a git directory the start knew
+# (a new submodule's or work tree's, which the sweep sanitizes); elsewhere, it is set aside.
+gitfile_target_known() {
+  local line="" target g
+  IFS= read -r line <"$1" 2>/dev/null
+  [[ $line == "gitdir: "* ]] || return 1
+  target=${line#gitdir: }
+  [[ $target == /* ]] || target=${1%/.git}/$target
+  target=$(realpath -e -- "$target" 2>/dev/null) || return 1
+  for g in "${gitdirs[@]}"; do
+    case $target in "$g"/modules/* | "$g"/worktrees/*) return 0 ;; esac
+  done
+  return 1
+}
+is_bare_repo() { [ -d "$1/objects" ] && [ -d "$1/refs" ] && [ ! -L "$1" ]; }
 swept=""
-sweep_shares() { # at the end: planted commondirs, new repositories
-  local share found known g
+sweep_shares() { # at the end: planted commondirs, new repositories, new host-run files
+  local share found g
   [ -n "$protect" ] && [ -n "$scan_done" ] && [ -z "$swept" ] || return 0
   swept=1
   for share in "${scanned[@]}"; do
     while IFS= read -r -d '' found; do
-      if [ ! -d "$found" ] || [ -L "$found" ]; then continue; fi
-      known=""
-      for g in "${gitdirs[@]}"; do [ "$g" = "$found" ] && known=1 && break; done
-      if [ -n "$known" ]; then neutralize_commondir "$found"; else sanitize_new_repo "$found"; fi
-    done < <(find "$share" -xdev \( -false "${prune[@]}" \) -prune -o -name .git -print0 -prune 2>/dev/null)
+      case ${found##*/} in
+      .git)
+        if [ -d "$found" ] && [ ! -L "$found" ]; then
+          if [ -n "${known_git[$found]-}" ]; then
+            neutralize_commondir "$found"
+            sweep_gitdir "$found"
+          else
+            sanitize_new_repo "$found"
+          fi
+        elif [ -z "${known_name[$found]-}" ] && { [ -L "$found" ] || ! gitfile_target_known "$found"; }; then
+          set_aside "$found"
+        fi
+        ;;
+      HEAD)
+        g=${found%/HEAD}
+        if ! is_bare_repo "$g"; then continue; fi
+        if [ -n "${known_git[$g]-}" ]; then
+          neutralize_commondir "$g"
+          sweep_gitdir "$g"
+        else
+          sanitize_new_repo "$g"
+        fi
+        ;;
+      # git runs nothing from a new .gitmodules (a submodule's `update = !command` counts
+      # only in .git/config), and `git submodule add` writes one.
+      .gitmodules) ;;
+      *) [ -n "${known_name[$found]-}" ] || set_aside "$found" ;;
+      esac
+    done < <(find "$share" -xdev \( -false "${prune[@]}" \) -prune -o \( -name .git "${run_names[@]}" \) -print0 -prune -o -name HEAD -type f -print0 2>/dev/null)
   done
 }
 scanned=() scan_done=""
-prune=()
+prune=() run_names=()
 for p in "${prunes[@]}"; do prune+=(-o -name "$p"); done
+for p in "${host_run[@]}"; do run_names+=(-o -name "$p"); done
 scan_share() { # REAL DEST: what the host runs inside one writable share
-  local share=$1 dest=$2 found names=() p
+  local share=$1 dest=$2 found g
   scanned+=("$share")
-  for p in "${host_run[@]}"; do names+=(-o -name "$p"); done
   while IFS= read -r -d '' found; do
     at=$dest${found#"$share"}
     case ${found##*/} in
@@ -272,11 +343,23 @@ scan_share() { # REAL DEST: what the host runs inside one writable share
       else
         # A gitfile (a linked work tree or submodule) points at its git directory.
         fs+=(--ro-bind "$found" "$at")
+        known_name[$found]=1
       fi
       ;;
-    *) fs+=(--ro-bind "$found" "$at") ;;
+    HEAD)
+      # A bare repository (no .git of its own) in the share: the host's git finds it too.
+      g=${found%/HEAD}
+      if is_bare_repo "$g" && [ -z "${known_git[$g]-}" ]; then
+        protect_gitdir "$g" "$dest${g#"$share"}"
+        gitdirs+=("$g")
+      fi
+      ;;
+    *)
+      fs+=(--ro-bind "$found" "$at")
+      known_name[$found]=1
+      ;;
     esac
-  done < <(find "$share" -xdev \( -false "${prune[@]}" \) -prune -o \( -name .git "${names[@]}" \) -print0 -prune 2>/dev/null)
+  done < <(find "$share" -xdev \( -false "${prune[@]}" \) -prune -o \( -name .git "${run_names[@]}" \) -print0 -prune -o -name HEAD -type f -print0 2>/dev/null)
 }
 # Each at the path Lima mounts it on (where Lima's `cd` put the agent).
 for share in "${shares[@]}"; do

@@ -178,6 +178,10 @@ fn host_uses_the_project(w: &World) -> String {
     let _ = git(&p.join("newrepo"), &["status"]);
     let _ = git(&p.join("newrepo"), &["checkout", "-q", "-b", "x"]);
     let _ = git(&p.join("sub/inner"), &["status"]);
+    let _ = git(&p.join("made-gitfile"), &["status"]);
+    let _ = git(&p.join("made-sub"), &["status"]);
+    let _ = git(&p.join(".made-gitdir"), &["status"]);
+    let _ = git(&p.join("made-bare.git"), &["fetch", "-q", "origin"]);
     let _ = git(&w.root.join("home/Projects/side"), &["status"]);
     std::fs::read_to_string(p.join(".pwned")).unwrap_or_default()
 }
@@ -287,6 +291,34 @@ fn nothing_the_agent_plants_runs_on_the_host() {
     assert!(
         a.stderr
             .contains("newrepo is a repository made during the session"),
+        "{}",
+        a.stderr
+    );
+
+    // What the session made where there was none, the host would run: set aside, with a
+    // message; its own submodule keeps working, minus what it planted.
+    for made in [
+        "made/.envrc",
+        "made/.mcp.json",
+        "made/.vscode",
+        "made-gitfile/.git",
+    ] {
+        assert!(
+            !w.project.join(made).exists()
+                && w.project.join(format!("{made}.made-in-sandbox")).exists(),
+            "{made} was not set aside\n{}",
+            a.stderr
+        );
+        assert!(
+            a.stderr.contains("made-in-sandbox") && a.stderr.contains(made),
+            "no message for {made}: {}",
+            a.stderr
+        );
+    }
+    assert!(w.project.join("made-sub/.git").is_file(), "{}", a.stderr);
+    assert!(
+        a.stderr
+            .contains("modules/made-sub is a repository made during the session"),
         "{}",
         a.stderr
     );
