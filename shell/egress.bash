@@ -14,7 +14,6 @@ PATH=/usr/sbin:/usr/bin:/sbin:/bin
 # this stage is the namespace's first command (pid 2), never in the VM's own namespace.
 stage=$$
 (read -r -u 6 _; if [ "$stage" = 2 ]; then kill -KILL -1; else kill -KILL "$stage"; fi) 2>/dev/null &
-exec 6<&-
 run=$1 blocked_message=$2
 shift 2
 forwards=("${@:2:$1}")
@@ -27,14 +26,13 @@ fail() {
   exit 125
 }
 
-# Waiting in steps of a few milliseconds without a process per step.
-mkfifo "$run/tick"
-exec 9<>"$run/tick"
-nap() { read -r -t 0.003 -u 9 _ || :; }
+# Waiting in steps of a few milliseconds without a process per step: nothing is ever
+# written to the lifeline, and at its end of file this stage is ended anyway.
+nap() { read -r -t 0.003 -u 6 _ || :; }
 
 # The helpers run in a session of their own, so the terminal's Ctrl-C (the agent's) does
 # not stop them.
-helper() { exec setsid -- "$@" 9<&- 6<&-; }
+helper() { exec setsid -- "$@" 6<&-; }
 
 : >"$run/log"
 proxy_pid=""
@@ -97,18 +95,27 @@ say_refusals() {
     printf "$blocked_message\n" "$target" "$rule" >&2
   done
 }
-mkfifo "$run/refusals"
-(helper tail -n +1 -F "$run/log" >"$run/refusals" 2>/dev/null) &
-say_refusals <"$run/refusals" &
+(helper tail -n +1 -F "$run/log" 2>/dev/null) > >(say_refusals 6<&-) &
 
+# The bridge to the proxy starts with it, not after: socat connects to the port only when
+# the sandbox does, which is after the proxy answers.
+launch_bridge() {
+  (helper socat "UNIX-LISTEN:$run/sandbox/proxy.sock,fork,mode=600" "TCP:127.0.0.1:$port" 2>/dev/null) &
+  bridge_pid=$!
+}
+launch_bridge
 started=""
 for ((try = 0; try < 10; try++)); do
   if proxy_ready; then started=1; break; fi
+  # The port was taken: another, and the bridge follows it.
+  kill "$bridge_pid" 2>/dev/null
+  wait "$bridge_pid" 2>/dev/null
+  rm -f -- "$run/sandbox/proxy.sock"
   launch_proxy
+  launch_bridge
 done
 [ -n "$started" ] || fail "egress: the proxy (tinyproxy) did not start; see: tinyproxy -d -c /dev/null"
 
-(helper socat "UNIX-LISTEN:$run/sandbox/proxy.sock,fork,mode=600" "TCP:127.0.0.1:$port" 2>/dev/null) &
 sockets=("$run/sandbox/proxy.sock")
 # `localhost:PORT` rules: the VM's own port, reached from the same port inside.
 for fport in "${forwards[@]}"; do
@@ -123,7 +130,7 @@ for sock in "${sockets[@]}"; do
   done
   [ -S "$sock" ] || fail "egress: the socket $sock (socat) did not appear"
 done
-exec 9<&-
+exec 6<&-
 
 # Inside: the proxy on 127.0.0.1:3128 (and each forwarded port) through the waiter's own
 # bridges, then the agent. The waiter's text comes in SHIMCTL_WAITER, which it removes.

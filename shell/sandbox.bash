@@ -111,7 +111,7 @@ status_file=$private/bin/status.$$
 : >"$status_file" || fail "sandbox: cannot write $status_file"
 # Each start's file stays (removing it would cost a process); past 64, those of launchers
 # that are gone go, in one process.
-old_status=("$private"/bin/status.* "$private"/bin/lifeline.*)
+old_status=("$private"/bin/status.* "$private"/bin/lifeline.*) # (lifelines: older launchers')
 if [ ${#old_status[@]} -gt 64 ]; then
   gone=()
   for f in "${old_status[@]}"; do
@@ -415,30 +415,28 @@ trap '' INT QUIT
 sandbox=(bwrap --die-with-parent --unshare-all --unshare-user --disable-userns "${fs[@]}")
 # bubblewrap's --die-with-parent leaves windows: bwrap sets it only once it runs, and its
 # child sets its own only after building the sandbox; a launcher killed then leaves the
-# sandbox orphaned. So the sandbox watches this shell: fd 6 reads a FIFO whose only writer
-# is this shell (fd 7); at its end of file (this shell gone, however, even before bwrap
-# ran) the waiter, or with egress the stage, ends the sandbox's whole PID namespace.
-lifeline=$private/bin/lifeline.$$
-[ -p "$lifeline" ] || mkfifo -m 600 -- "$lifeline" || fail "sandbox: cannot make $lifeline"
-# shellcheck disable=SC2094 # one FIFO: this shell's writer (read-write, so opening does
-# not block) and the sandbox's reader
-exec 7<>"$lifeline" 6<"$lifeline"
+# sandbox orphaned. So the sandbox watches this shell: a pipe whose only writer is this
+# shell (fd 7) is the sandbox's fd 6; at its end of file (this shell gone, however, even
+# before bwrap ran) the waiter, or with egress the stage, ends the sandbox's whole PID
+# namespace. A process substitution makes the pipe without a process of its own (a FIFO
+# would cost a mkfifo); the sandbox gets this shell's stdin back from fd 5.
+exec 5<&0
 if [ -n "$egress" ]; then
   # The proxy and its helpers run in a PID namespace of their own, whose first process
   # dies with this shell: killed at any moment, nothing of them survives. Its own /proc:
   # bubblewrap inside it reads its child's namespaces there (bubblewrap.c,
   # namespace_ids_read).
   printf '%s\n' "${filters[@]}" >"$run/filter"
-  SHIMCTL_AGENT_PATH=$agent_path SHIMCTL_WAITER=$waiter SHIMCTL_MISSING=$missing \
-    bwrap --die-with-parent --unshare-pid --dev-bind / / --proc /proc -- \
+  exec 7> >(SHIMCTL_AGENT_PATH=$agent_path SHIMCTL_WAITER=$waiter SHIMCTL_MISSING=$missing \
+    exec 6<&0 0<&5 5<&- bwrap --die-with-parent --unshare-pid --dev-bind / / --proc /proc -- \
     /bin/bash -c "$egress_stage" shimctl-egress "$run" "$blocked_message" \
-    ${#forwards[@]} "${forwards[@]}" ${#sandbox[@]} "${sandbox[@]}" "$@" 7>&- &
+    ${#forwards[@]} "${forwards[@]}" ${#sandbox[@]} "${sandbox[@]}" "$@")
 else
-  SHIMCTL_AGENT_PATH=$agent_path SHIMCTL_MISSING=$missing \
-    "${sandbox[@]}" --share-net -- /usr/bin/perl -e "$waiter" -- --lifeline 6 -- "$@" 7>&- &
+  exec 7> >(SHIMCTL_AGENT_PATH=$agent_path SHIMCTL_MISSING=$missing \
+    exec 6<&0 0<&5 5<&- "${sandbox[@]}" --share-net -- /usr/bin/perl -e "$waiter" -- --lifeline 6 -- "$@")
 fi
 child=$!
-exec 6<&-
+exec 5<&-
 wait "$child"
 status=$?
 child=""

@@ -4,8 +4,8 @@
 # egress proxy, a forwarded VM port), then runs the agent and writes how it ended to
 # /tmp/.shimctl-status: bubblewrap reports a signal death as 128+N, and the launcher
 # gives the agent's own death back to the caller.
-# Every start pays for what is loaded here: no POSIX (5 ms), no warnings, and Socket only
-# with a bridge.
+# Every start pays for what is loaded here: no POSIX (5 ms), no warnings, no Socket (4 ms;
+# its few constants are below).
 use strict;
 
 my $status_file = "/tmp/.shimctl-status";
@@ -46,12 +46,18 @@ shift @ARGV if @ARGV && $ARGV[0] eq "--";
 fail("no command") unless @ARGV;
 
 # Listening before the agent starts: it never finds the port closed.
-require Socket if @bridges;
+# Linux's values, the same on every architecture Lima runs (asm-generic/socket.h,
+# linux/socket.h): AF_UNIX 1, AF_INET 2, SOCK_STREAM 1, SOL_SOCKET 1, SO_REUSEADDR 2.
+my ($AF_UNIX, $AF_INET, $SOCK_STREAM, $SOL_SOCKET, $SO_REUSEADDR) = (1, 2, 1, 1, 2);
+# struct sockaddr_in (family, port in network order, address, zero padding) and
+# struct sockaddr_un (family, path), as Socket's sockaddr_in and pack_sockaddr_un make them.
+sub sockaddr_loopback { pack("S n C4 x8", $AF_INET, $_[0], 127, 0, 0, 1) }
+sub sockaddr_unix { pack("S a*", $AF_UNIX, "$_[0]\0") }
 for my $b (@bridges) {
   my ($port, $path) = @$b;
-  socket(my $listen, Socket::PF_INET(), Socket::SOCK_STREAM(), 0) or fail("socket: $!");
-  setsockopt($listen, Socket::SOL_SOCKET(), Socket::SO_REUSEADDR(), 1);
-  bind($listen, Socket::sockaddr_in($port, Socket::inet_aton("127.0.0.1"))) or fail("cannot listen on 127.0.0.1:$port: $!");
+  socket(my $listen, $AF_INET, $SOCK_STREAM, 0) or fail("socket: $!");
+  setsockopt($listen, $SOL_SOCKET, $SO_REUSEADDR, 1);
+  bind($listen, sockaddr_loopback($port)) or fail("cannot listen on 127.0.0.1:$port: $!");
   listen($listen, 64) or fail("listen: $!");
   my $pid = fork() // fail("cannot fork: $!");
   if ($pid == 0) {
@@ -62,11 +68,11 @@ for my $b (@bridges) {
       my $c = fork();
       if (defined $c && $c == 0) {
         close $listen;
-        socket(my $up, Socket::PF_UNIX(), Socket::SOCK_STREAM(), 0) or exit 1;
+        socket(my $up, $AF_UNIX, $SOCK_STREAM, 0) or exit 1;
         # The socket file appears at bind(), a moment before its socat listens: a first
         # connection can be refused, so it is tried again for a while.
         my $tries = 0;
-        until (connect($up, Socket::pack_sockaddr_un($path))) {
+        until (connect($up, sockaddr_unix($path))) {
           exit 1 unless ($!{ECONNREFUSED} || $!{ENOENT}) && ++$tries < 300;
           select(undef, undef, undef, 0.01);
         }
