@@ -23,7 +23,7 @@ fail() {
 }
 
 needed=() shares=() ro_shares=() tools=() states=() host_run=() prunes=() refuse=() unprotected=()
-filters=() forwards=() egress="" container_socket="" vm="the VM"
+filter_text="" forwards=() egress="" container_socket="" vm="the VM"
 waiter="" egress_stage="" blocked_message="" git_note="" protect=1 missing=""
 while [ $# -gt 0 ]; do
   case $1 in
@@ -45,11 +45,8 @@ while [ $# -gt 0 ]; do
   # Egress: its stage script (shell/egress.bash), the refusal line, the filter.
   --egress) egress=1; egress_stage=$2; shift 2 ;;
   --blocked-message) blocked_message=$2; shift 2 ;;
-  # A count, then that many words: a policy of any size costs one step here.
-  --filters)
-    if ! [[ $2 =~ ^[0-9]+$ ]] || [ $(($# - 2)) -lt "$2" ]; then fail "sandbox launcher: bad --filters"; fi
-    filters=("${@:3:$2}")
-    shift $((2 + $2)) ;;
+  # The proxy's filter, a line per expression, in words of up to 64 KiB.
+  --filter-text) filter_text+=$2; shift 2 ;;
   --forward) forwards+=("$2"); shift 2 ;;
   --) shift; break ;;
   *) fail "sandbox launcher: unknown option $1 (the shim and the launcher disagree; reinstall shimctl)" ;;
@@ -426,7 +423,7 @@ if [ -n "$egress" ]; then
   # dies with this shell: killed at any moment, nothing of them survives. Its own /proc:
   # bubblewrap inside it reads its child's namespaces there (bubblewrap.c,
   # namespace_ids_read).
-  printf '%s\n' "${filters[@]}" >"$run/filter"
+  printf '%s' "$filter_text" >"$run/filter"
   exec 7> >(SHIMCTL_AGENT_PATH=$agent_path SHIMCTL_WAITER=$waiter SHIMCTL_MISSING=$missing \
     exec 6<&0 0<&5 5<&- bwrap --die-with-parent --unshare-pid --dev-bind / / --proc /proc -- \
     /bin/bash -c "$egress_stage" shimctl-egress "$run" "$blocked_message" \

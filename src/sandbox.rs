@@ -209,9 +209,9 @@ impl Sandbox {
                 "--blocked-message".into(),
                 blocked_message(agent, config).into(),
             ]);
-            let filters = policy.filters();
-            w.extend(["--filters".into(), filters.len().to_string().into()]);
-            w.extend(filters.into_iter().map(OsString::from));
+            for chunk in filter_chunks(&policy.filters()) {
+                w.extend(["--filter-text".into(), chunk.into()]);
+            }
             for port in policy.forwards() {
                 w.extend(["--forward".into(), port.to_string().into()]);
             }
@@ -266,9 +266,47 @@ pub fn describe(sandbox: Option<&Sandbox>, agent: &str) -> Vec<String> {
     lines
 }
 
+/// The proxy's filter, one regular expression per line, in words of at most 64 KiB: a word
+/// per rule would make the launcher handle tens of thousands of words (10,000 rules cost
+/// over a second in bash), and Linux refuses any one word over 128 KiB (MAX_ARG_STRLEN).
+/// A rule's expressions never hold a newline (hosts are checked in egress.rs).
+fn filter_chunks(filters: &[String]) -> Vec<String> {
+    const MAX: usize = 64 * 1024;
+    let mut chunks = vec![String::new()];
+    for f in filters.iter().filter(|f| !f.contains('\n')) {
+        let last = chunks.last_mut().expect("one chunk at least");
+        if !last.is_empty() && last.len() + f.len() + 1 > MAX {
+            chunks.push(String::new());
+        }
+        let last = chunks.last_mut().expect("one chunk at least");
+        last.push_str(f);
+        last.push('\n');
+    }
+    chunks
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_filter_goes_in_words_under_the_kernels_limit_and_loses_nothing() {
+        let filters: Vec<String> = (0..10_000)
+            .map(|i| format!("^h{i}\\.example\\.com:(80|443)$"))
+            .collect();
+        let chunks = filter_chunks(&filters);
+        assert!(chunks.len() > 1);
+        assert!(
+            chunks
+                .iter()
+                .all(|c| c.len() <= 64 * 1024 && c.ends_with('\n'))
+        );
+        let lines: Vec<&str> = chunks.iter().flat_map(|c| c.lines()).collect();
+        assert_eq!(
+            lines,
+            filters.iter().map(String::as_str).collect::<Vec<_>>()
+        );
+    }
 
     #[test]
     fn scripts_lose_only_comment_lines() {

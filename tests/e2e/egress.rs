@@ -410,7 +410,7 @@ fn explain_and_doctor_show_the_policy() {
         .output()
         .unwrap();
     assert!(
-        stdout(&out).contains(r" '^github\.com:(80|443)$' "),
+        stdout(&out).contains(r"--filter-text $'^github\\.com:(80|443)$\n"),
         "{}",
         stdout(&out)
     );
