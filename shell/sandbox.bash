@@ -24,7 +24,7 @@ fail() {
 
 needed=() shares=() ro_shares=() tools=() states=() host_run=() prunes=() refuse=() unprotected=()
 filter_text="" forwards=() egress="" container_socket="" vm="the VM"
-waiter="" egress_stage="" blocked_message="" git_note="" protect=1 missing=""
+waiter="" egress_stage="" blocked_message="" git_note="" protect=1 missing="" files_id=""
 while [ $# -gt 0 ]; do
   case $1 in
   --need) needed+=("$2"); shift 2 ;;
@@ -39,6 +39,7 @@ while [ $# -gt 0 ]; do
   --refuse) refuse+=("$2" "$3"); shift 3 ;;
   --git-note) git_note=$2; shift 2 ;;
   --missing) missing=$2; shift 2 ;;
+  --files-id) files_id=$2; shift 2 ;;
   --vm) vm=$2; shift 2 ;;
   --waiter) waiter=$2; shift 2 ;;
   --container-socket) container_socket=1; shift ;;
@@ -53,6 +54,7 @@ while [ $# -gt 0 ]; do
   esac
 done
 [ $# -gt 0 ] || fail "sandbox launcher: no command"
+[[ $files_id =~ ^[0-9a-f]{16}$ ]] || fail "sandbox launcher: no --files-id (the shim and the launcher disagree; reinstall shimctl)"
 [ -n "$waiter" ] || fail "sandbox launcher: no waiter"
 
 # No process per check: every start pays for what runs here (docs/sandbox.md, Cost).
@@ -102,7 +104,7 @@ if [ ! -d "$private/home" ]; then
 fi
 [ -L "$private" ] || [ -L "$private/home" ] && fail "sandbox: $private is a symbolic link; remove it"
 # Small files of the launcher's own, where the sandbox does not see them: the refusal
-# scripts, the git wrapper (written when they change), and each start's status file.
+# scripts, the git wrapper (named by the digest of their texts), each start's status file.
 [ -d "$private/bin" ] || mkdir -m 700 -- "$private/bin" || fail "sandbox: cannot create $private/bin"
 status_file=$private/bin/status.$$
 : >"$status_file" || fail "sandbox: cannot write $status_file"
@@ -116,16 +118,18 @@ if [ ${#old_status[@]} -gt 64 ]; then
   done
   [ ${#gone[@]} -eq 0 ] || rm -f -- "${gone[@]}"
 fi
-# put FILE MODE TEXT: writes FILE only when its text differs (no process when unchanged).
+# put NAME TEXT: the launcher's file NAME holding TEXT (a refusal script, the git wrapper),
+# named by the shim's digest of the texts (--files-id): when it exists, nothing is read
+# or written, and no process runs.
 put() {
-  local have=""
-  [ -f "$1" ] && IFS= read -r -d '' have <"$1"
-  if [ "$have" != "$3" ]; then
-    # A name of this launcher's own: one killed half-way leaves its file read-only.
-    if ! printf '%s' "$3" >"$1.$$" || ! chmod "$2" "$1.$$" || ! mv -f -- "$1.$$" "$1"; then
-      fail "sandbox: cannot write $1"
-    fi
+  put_file=$private/bin/$1.$files_id
+  [ -f "$put_file" ] && return 0
+  # A name of this launcher's own: one killed half-way leaves its file behind unused.
+  if ! printf '%s' "$2" >"$put_file.$$" || ! chmod 555 "$put_file.$$" || ! mv -f -- "$put_file.$$" "$put_file"; then
+    fail "sandbox: cannot write $put_file"
   fi
+  # Files of texts no longer named (an older shimctl, a config since changed) stay: a
+  # few hundred bytes each, and removing one could pull it from under a starting sandbox.
 }
 
 if [ -n "$egress" ]; then
@@ -385,16 +389,16 @@ while [ $i -lt ${#refuse[@]} ]; do
   for dir in /usr/bin /usr/sbin /usr/local/bin; do
     [ -e "$dir/$program" ] || continue
     printf -v script '#!/bin/bash\nprintf "%%s\\n" %q >&2\nexit 1\n' "$message"
-    put "$private/bin/refuse-$program" 555 "$script"
-    fs+=(--ro-bind "$private/bin/refuse-$program" "$dir/$program")
+    put "refuse-$program" "$script"
+    fs+=(--ro-bind "$put_file" "$dir/$program")
   done
 done
 # git in the sandbox: the same git, which says why when it failed to write a protected file.
 if [ -n "$git_note" ] && [ -x /usr/bin/git ] && [ ${#gitdirs[@]} -gt 0 ]; then
   # shellcheck disable=SC2016 # written into the wrapper as is
   printf -v script '#!/bin/bash\n/run/.shimctl-git "$@" && exit 0\ns=$?\ncase " $* " in *" push "*|*" config "*|*" remote "*|*" branch "*|*" submodule "*|*" worktree "*|*" init "*) printf "%%s\\n" %q >&2 ;; esac\nexit $s\n' "$git_note"
-  put "$private/bin/git" 555 "$script"
-  fs+=(--ro-bind /usr/bin/git /run/.shimctl-git --ro-bind "$private/bin/git" /usr/bin/git)
+  put git "$script"
+  fs+=(--ro-bind /usr/bin/git /run/.shimctl-git --ro-bind "$put_file" /usr/bin/git)
 fi
 if [ -n "$container_socket" ]; then
   for sock in "/run/user/$uid/docker.sock" "/run/user/$uid/podman/podman.sock" /run/docker.sock /run/podman/podman.sock; do

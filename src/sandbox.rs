@@ -202,6 +202,8 @@ impl Sandbox {
         if !self.protect_shares {
             w.push("--no-protect".into());
         }
+        let id = files_id(&w);
+        add(&mut w, "--files-id", &id);
         if let Some(policy) = &self.egress {
             w.extend([
                 "--egress".into(),
@@ -266,6 +268,37 @@ pub fn describe(sandbox: Option<&Sandbox>, agent: &str) -> Vec<String> {
     lines
 }
 
+/// Names the small files the launcher writes from these words (the refusal scripts and the
+/// git wrapper, in the VM user's `~/.shimctl-sandbox/bin`): a digest of their texts and of
+/// the launcher that writes them. A start finds its files by name and writes none, however
+/// often agents and configs alternate; comparing contents would cost a read per file, and
+/// one shared name would be rewritten at each switch.
+fn files_id(words: &[OsString]) -> String {
+    // FNV-1a, 64 bits: a name, not a defence (the agent never sees these files).
+    let mut h: u64 = 0xcbf2_9ce4_8422_2325;
+    let mut eat = |bytes: &[u8]| {
+        for &b in bytes.iter().chain(&[0u8]) {
+            h ^= u64::from(b);
+            h = h.wrapping_mul(0x0100_0000_01b3);
+        }
+    };
+    if let Some(launcher) = words.get(2) {
+        eat(launcher.as_encoded_bytes());
+    }
+    let mut take = 0;
+    for w in words {
+        if take > 0 {
+            eat(w.as_encoded_bytes());
+            take -= 1;
+        } else if w == "--git-note" {
+            take = 1;
+        } else if w == "--refuse" {
+            take = 2;
+        }
+    }
+    format!("{h:016x}")
+}
+
 /// The proxy's filter, one regular expression per line, in words of at most 64 KiB: a word
 /// per rule would make the launcher handle tens of thousands of words (10,000 rules cost
 /// over a second in bash), and Linux refuses any one word over 128 KiB (MAX_ARG_STRLEN).
@@ -306,6 +339,30 @@ mod tests {
             lines,
             filters.iter().map(String::as_str).collect::<Vec<_>>()
         );
+    }
+
+    #[test]
+    fn the_launchers_files_are_named_by_their_texts() {
+        let words = |agent: &str| -> Vec<OsString> {
+            vec![
+                "/bin/bash".into(),
+                "-c".into(),
+                "launcher".into(),
+                "--git-note".into(),
+                format!("note for {agent}").into(),
+                "--refuse".into(),
+                "sudo".into(),
+                format!("no root for {agent}").into(),
+                "--share".into(),
+                "/p".into(),
+            ]
+        };
+        assert_eq!(files_id(&words("claude")), files_id(&words("claude")));
+        assert_ne!(files_id(&words("claude")), files_id(&words("codex")));
+        // What the files do not hold does not rename them.
+        let mut other_share = words("claude");
+        other_share[9] = "/q".into();
+        assert_eq!(files_id(&other_share), files_id(&words("claude")));
     }
 
     #[test]
