@@ -1,24 +1,20 @@
 # shimctl egress stage: run by the sandbox launcher (shell/sandbox.bash) as the first
 # process of a PID namespace of its own, when the config has an [egress] table:
-#   egress.bash RUN_DIR BLOCKED_MESSAGE N_FORWARDS PORT... N_SANDBOX BWRAP... AGENT ARGS
+#   egress.bash RUN_DIR BLOCKED_MESSAGE N_FORWARDS PORT...
 # It starts the proxy (tinyproxy, filter in RUN_DIR/filter, reached only through a Unix
 # socket), a bridge per `localhost:PORT` rule, and a reader that says each refusal once,
-# then the sandbox with no network of its own. When this process ends, the kernel ends
-# every other process of the namespace: nothing here outlives the launcher.
+# while the launcher builds the sandbox; at the launcher's go (a byte on the lifeline,
+# fd 6) it reads RUN_DIR/words (N, then N words of bubblewrap, then the agent's command,
+# NUL-terminated) and runs the sandbox, with no network of its own. When this process
+# ends, the kernel ends every other process of the namespace: nothing here outlives the
+# launcher.
 
 set -u
 PATH=/usr/sbin:/usr/bin:/sbin:/bin
-# The launcher's lifeline (fd 6): at its end of file the launcher is gone, and this first
-# process of the namespace ends, which ends every other one.
-# kill(-1) reaches every process of the namespace but its init and the caller; only when
-# this stage is the namespace's first command (pid 2), never in the VM's own namespace.
 stage=$$
-(read -r -u 6 _; if [ "$stage" = 2 ]; then kill -KILL -1; else kill -KILL "$stage"; fi) 2>/dev/null &
 run=$1 blocked_message=$2
 shift 2
 forwards=("${@:2:$1}")
-shift $((1 + $1))
-sandbox=("${@:2:$1}")
 shift $((1 + $1))
 
 fail() {
@@ -26,9 +22,18 @@ fail() {
   exit 125
 }
 
-# Waiting in steps of a few milliseconds without a process per step: nothing is ever
-# written to the lifeline, and at its end of file this stage is ended anyway.
-nap() { read -r -t 0.003 -u 6 _ || :; }
+# Waiting in steps of a few milliseconds without a process per step, on the lifeline: the
+# launcher's go (one byte, `g`, so a timeout cannot split it) may come while it waits and
+# is kept for below; its end of file ends this stage.
+go=""
+nap() {
+  local byte="" s
+  IFS= read -r -N 1 -t 0.003 -u 6 byte
+  s=$?
+  # A byte read as the timeout fired comes back with the timeout's status.
+  [ -z "$byte" ] || go=$byte
+  if [ $s != 0 ] && [ $s -le 128 ]; then exit 125; fi
+}
 
 # The helpers run in a session of their own, so the terminal's Ctrl-C (the agent's) does
 # not stop them.
@@ -114,6 +119,21 @@ for ((try = 0; try < 10; try++)); do
   launch_proxy
   launch_bridge
 done
+# The launcher's go. Before it, its end of file (the launcher gone) ends this stage, and
+# with it the namespace; after it, the watcher does: kill(-1) reaches every process of the
+# namespace but its init and the caller, only where this stage is the namespace's first
+# command (pid 2), never in the VM's own namespace.
+if [ -z "$go" ] && ! IFS= read -r -N 1 -u 6 go; then exit 125; fi
+[ "$go" = g ] || fail "egress: the launcher sent no go (the shim and the launcher disagree; reinstall shimctl)"
+(read -r -u 6 _; if [ "$stage" = 2 ]; then kill -KILL -1; else kill -KILL "$stage"; fi) 2>/dev/null &
+mapfile -d '' -t words <"$run/words"
+n=${words[0]-}
+if ! [[ $n =~ ^[0-9]+$ ]] || [ "${#words[@]}" -le $((n + 1)) ]; then
+  fail "egress: the launcher's words are missing (the shim and the launcher disagree; reinstall shimctl)"
+fi
+sandbox=("${words[@]:1:n}")
+agent=("${words[@]:n+1}")
+
 [ -n "$started" ] || fail "egress: the proxy (tinyproxy) did not start; see: tinyproxy -d -c /dev/null"
 
 sockets=("$run/sandbox/proxy.sock")
@@ -146,4 +166,4 @@ exec "${sandbox[@]}" \
   --setenv NO_PROXY localhost,127.0.0.1,::1 \
   --setenv no_proxy localhost,127.0.0.1,::1 \
   --setenv NODE_USE_ENV_PROXY 1 \
-  -- /usr/bin/perl -e "$SHIMCTL_WAITER" -- "${bridges[@]}" -- "$@"
+  -- /usr/bin/perl -e "$SHIMCTL_WAITER" -- "${bridges[@]}" -- "${agent[@]}"

@@ -137,7 +137,10 @@ if [ -n "$egress" ]; then
   # directory (the sandbox sees its own, empty), else /tmp (the sandbox has its own).
   base=/tmp
   [ -d "/run/user/$uid" ] && [ -w "/run/user/$uid" ] && base=/run/user/$uid
-  run=$(mktemp -d "$base/shimctl-sandbox.XXXXXXXX") || fail "sandbox: cannot make a private directory in $base in VM \`$vm\`"
+  # One mkdir for both (no mktemp): it fails if the name is taken, and -m 700 is the
+  # first one's mode from the start.
+  run=$base/shimctl-sandbox.$$.$RANDOM$RANDOM
+  mkdir -m 700 -- "$run" "$run/sandbox" 2>/dev/null || fail "sandbox: cannot make a private directory in $base in VM \`$vm\`"
   # A launcher killed outright could not remove its directory: the next start does, once
   # the process named there is gone (a pid means something only in its PID namespace).
   pidns=$(stat -L -c %i /proc/self/ns/pid 2>/dev/null) || pidns=unknown
@@ -148,7 +151,32 @@ if [ -n "$egress" ]; then
       rm -rf -- "${old%/pid}"
     fi
   done
-  mkdir "$run/sandbox"
+fi
+
+# The sandbox's lifeline, and with egress its stage, start here. bubblewrap's
+# --die-with-parent leaves windows: bwrap sets it only once it runs, and its child sets its
+# own only after building the sandbox; a launcher killed then leaves the sandbox orphaned.
+# So the sandbox watches this shell: a pipe whose only writer is this shell (fd 7) is the
+# sandbox's fd 6; at its end of file (this shell gone, however, even before bwrap ran)
+# the waiter, or with egress the stage, ends the sandbox's whole PID namespace. A process
+# substitution makes the pipe without a process of its own (a FIFO would cost a mkfifo);
+# the sandbox gets this shell's stdin back from fd 5. Processes this shell starts from
+# here on get `7>&-`: one that lingered would hold the lifeline open.
+exec 5<&0
+if [ -n "$egress" ]; then
+  # The proxy and its helpers run in a PID namespace of their own, whose first process
+  # dies with this shell: killed at any moment, nothing of them survives. Its own /proc:
+  # bubblewrap inside it reads its child's namespaces there (bubblewrap.c,
+  # namespace_ids_read). It starts now, so the proxy comes up while this shell builds the
+  # sandbox; it waits for this shell's go (a byte on the lifeline), and the sandbox's words
+  # in $run/words.
+  printf '%s' "$filter_text" >"$run/filter"
+  trap '' INT QUIT
+  # In the directory Lima's `cd` chose: the sandbox starts the agent where its stage is.
+  exec 7> >(cd -- "$start_dir" && SHIMCTL_AGENT_PATH=$agent_path SHIMCTL_WAITER=$waiter SHIMCTL_MISSING=$missing \
+    exec 6<&0 0<&5 5<&- bwrap --die-with-parent --unshare-pid --dev-bind / / --proc /proc -- \
+    /bin/bash -c "$egress_stage" shimctl-egress "$run" "$blocked_message" ${#forwards[@]} "${forwards[@]}")
+  child=$!
 fi
 
 # --- the file system: an allow-list -------------------------------------------------------
@@ -195,7 +223,7 @@ protect_gitdir() { # REAL DEST: a git directory can be neither renamed nor repla
   # reads the value only when the config names it at all.
   local text=""
   [ -f "$g/config" ] && IFS= read -r -d '' text <"$g/config"
-  if [[ ${text,,} == *hookspath* ]] && hooks=$(git -C / config --file "$g/config" --get core.hooksPath 2>/dev/null); then
+  if [[ ${text,,} == *hookspath* ]] && hooks=$(git -C / config --file "$g/config" --get core.hooksPath 2>/dev/null 7>&-); then
     case $hooks in /* | "~"*) ;; *) [ -d "${g%/*}/$hooks" ] && fs+=(--ro-bind "${g%/*}/$hooks" "${at%/*}/$hooks") ;; esac
   fi
   for sub in "$g"/modules/* "$g"/worktrees/*; do
@@ -321,7 +349,7 @@ sweep_shares() { # at the end: planted commondirs, new repositories, new host-ru
       .gitmodules) ;;
       *) [ -n "${known_name[$found]-}" ] || set_aside "$found" ;;
       esac
-    done < <(find "$share" -xdev \( -false "${prune[@]}" \) -prune -o \( -name .git "${run_names[@]}" \) -print0 -prune -o -name HEAD -type f -print0 2>/dev/null)
+    done < <(find "$share" -xdev \( -false "${prune[@]}" \) -prune -o \( -name .git "${run_names[@]}" \) -print0 -prune -o -name HEAD -type f -print0 2>/dev/null 7>&-)
   done
 }
 scanned=() scan_done=""
@@ -360,7 +388,7 @@ scan_share() { # REAL DEST: what the host runs inside one writable share
       known_name[$found]=1
       ;;
     esac
-  done < <(find "$share" -xdev \( -false "${prune[@]}" \) -prune -o \( -name .git "${run_names[@]}" \) -print0 -prune -o -name HEAD -type f -print0 2>/dev/null)
+  done < <(find "$share" -xdev \( -false "${prune[@]}" \) -prune -o \( -name .git "${run_names[@]}" \) -print0 -prune -o -name HEAD -type f -print0 2>/dev/null 7>&-)
 }
 # Each at the path Lima mounts it on (where Lima's `cd` put the agent).
 for share in "${shares[@]}"; do
@@ -414,29 +442,21 @@ fs+=(--bind "$status_file" /tmp/.shimctl-status)
 # sandbox with it) however this shell ends.
 trap '' INT QUIT
 sandbox=(bwrap --die-with-parent --unshare-all --unshare-user --disable-userns "${fs[@]}")
-# bubblewrap's --die-with-parent leaves windows: bwrap sets it only once it runs, and its
-# child sets its own only after building the sandbox; a launcher killed then leaves the
-# sandbox orphaned. So the sandbox watches this shell: a pipe whose only writer is this
-# shell (fd 7) is the sandbox's fd 6; at its end of file (this shell gone, however, even
-# before bwrap ran) the waiter, or with egress the stage, ends the sandbox's whole PID
-# namespace. A process substitution makes the pipe without a process of its own (a FIFO
-# would cost a mkfifo); the sandbox gets this shell's stdin back from fd 5.
-exec 5<&0
 if [ -n "$egress" ]; then
-  # The proxy and its helpers run in a PID namespace of their own, whose first process
-  # dies with this shell: killed at any moment, nothing of them survives. Its own /proc:
-  # bubblewrap inside it reads its child's namespaces there (bubblewrap.c,
-  # namespace_ids_read).
-  printf '%s' "$filter_text" >"$run/filter"
-  exec 7> >(SHIMCTL_AGENT_PATH=$agent_path SHIMCTL_WAITER=$waiter SHIMCTL_MISSING=$missing \
-    exec 6<&0 0<&5 5<&- bwrap --die-with-parent --unshare-pid --dev-bind / / --proc /proc -- \
-    /bin/bash -c "$egress_stage" shimctl-egress "$run" "$blocked_message" \
-    ${#forwards[@]} "${forwards[@]}" ${#sandbox[@]} "${sandbox[@]}" "$@")
+  printf '%s\0' ${#sandbox[@]} "${sandbox[@]}" "$@" >"$run/words" || fail "sandbox: cannot write $run/words"
+  # A stage that already failed has said why; a write to its pipe must not kill this
+  # shell (SIGPIPE) before it says so too.
+  trap '' PIPE
+  if ! { printf g >&7; } 2>/dev/null; then
+    wait "$child"
+    fail "the egress stage ended (status $?) before the agent could start in VM \`$vm\`; check: shimctl doctor"
+  fi
+  trap - PIPE
 else
   exec 7> >(SHIMCTL_AGENT_PATH=$agent_path SHIMCTL_MISSING=$missing \
     exec 6<&0 0<&5 5<&- "${sandbox[@]}" --share-net -- /usr/bin/perl -e "$waiter" -- --lifeline 6 -- "$@")
+  child=$!
 fi
-child=$!
 exec 5<&-
 wait "$child"
 status=$?
