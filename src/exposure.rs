@@ -25,7 +25,7 @@ const SECRETS: &[&str] = &[
 ];
 
 fn canonical(p: &Path) -> std::path::PathBuf {
-    std::fs::canonicalize(p).unwrap_or_else(|_| p.to_path_buf())
+    crate::paths::resolve(p).unwrap_or_else(|_| p.to_path_buf())
 }
 
 /// The secrets that sharing `dir` (resolved) exposes, each as a short description: those
@@ -73,20 +73,28 @@ pub fn own_files() -> Vec<(&'static str, PathBuf)> {
     if let Some(d) = locations::cache_dir() {
         own.push(("shimctl's cache", d));
     }
-    if let Ok(exe) = std::env::current_exe() {
-        own.push(("the shimctl binary", exe));
-    }
     if let Some(d) = locations::lima_home() {
         own.push(("LIMA_HOME", d));
     }
-    own.into_iter()
+    let mut own: Vec<_> = own
+        .into_iter()
         .map(|(what, p)| (what, resolved_or_parent(&p)))
-        .collect()
+        .collect();
+    // On Linux the kernel's name for this binary (/proc/self/exe) is resolved already.
+    if let Ok(exe) = std::env::current_exe() {
+        let exe = if cfg!(target_os = "linux") {
+            exe
+        } else {
+            resolved_or_parent(&exe)
+        };
+        own.push(("the shimctl binary", exe));
+    }
+    own
 }
 
 /// A path with symlinks resolved; one that does not exist yet, by its nearest parent.
 pub fn resolved_or_parent(p: &Path) -> PathBuf {
-    if let Ok(c) = std::fs::canonicalize(p) {
+    if let Ok(c) = crate::paths::resolve(p) {
         return c;
     }
     match (p.parent(), p.file_name()) {

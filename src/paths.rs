@@ -9,6 +9,36 @@ use std::path::{Component, Path, PathBuf};
 
 use crate::lima::Mount;
 
+/// `p` with every symbolic link resolved, as `std::fs::canonicalize`, but on Linux in
+/// three system calls (open with O_PATH, readlink of its /proc/self/fd entry, close) where
+/// realpath(3) takes one per path component: the shim resolves several paths at every
+/// start. Elsewhere, or when /proc is not there, canonicalize.
+pub fn resolve(p: &Path) -> std::io::Result<PathBuf> {
+    #[cfg(target_os = "linux")]
+    if let Ok(c) = std::ffi::CString::new(p.as_os_str().as_bytes()) {
+        // SAFETY: a valid NUL-terminated path; the descriptor is closed below.
+        let fd = unsafe { libc::open(c.as_ptr(), libc::O_PATH | libc::O_CLOEXEC) };
+        // What open cannot find, realpath cannot either.
+        if fd < 0 {
+            return Err(std::io::Error::last_os_error());
+        }
+        {
+            let link = std::fs::read_link(format!("/proc/self/fd/{fd}"));
+            // SAFETY: fd is this function's own, open, and closed once.
+            unsafe { libc::close(fd) };
+            // The kernel names a path it cannot express (another mount namespace, a
+            // deleted file) otherwise than as an absolute path to it.
+            if let Ok(link) = link
+                && link.is_absolute()
+                && !link.as_os_str().as_bytes().ends_with(b" (deleted)")
+            {
+                return Ok(link);
+            }
+        }
+    }
+    std::fs::canonicalize(p)
+}
+
 fn join_rel(base: &Path, rel: &Path) -> PathBuf {
     if rel.as_os_str().is_empty() {
         base.to_path_buf()
@@ -154,6 +184,31 @@ pub fn translate_arg(arg: &OsStr, mounts: &[Mount]) -> OsString {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn resolve_agrees_with_canonicalize_through_links() {
+        let root = std::env::temp_dir().join(format!("shimctl-resolve-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&root);
+        std::fs::create_dir_all(root.join("real/dir")).unwrap();
+        std::fs::write(root.join("real/dir/file"), "x").unwrap();
+        std::os::unix::fs::symlink(root.join("real"), root.join("link")).unwrap();
+        std::os::unix::fs::symlink("dir/file", root.join("real/rel")).unwrap();
+        for p in [
+            "link/dir/file",
+            "link/rel",
+            "link/dir",
+            "real/../link/./dir",
+        ] {
+            let p = root.join(p);
+            assert_eq!(
+                resolve(&p).unwrap(),
+                std::fs::canonicalize(&p).unwrap(),
+                "{p:?}"
+            );
+        }
+        assert!(resolve(&root.join("link/missing")).is_err());
+        std::fs::remove_dir_all(&root).unwrap();
+    }
 
     fn mount(location: &str, resolved: &str, mount_point: &str) -> Mount {
         Mount {

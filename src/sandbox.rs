@@ -239,10 +239,15 @@ fn blocked_message(agent: &str, config: &str) -> String {
 
 /// A script as sent: without its comment lines (they are for readers of shell/).
 pub fn script(text: &str) -> String {
-    text.lines()
-        .filter(|l| !l.trim_start().starts_with('#'))
-        .collect::<Vec<_>>()
-        .join("\n")
+    // One buffer: this runs at every sandboxed start, over some 30 KB.
+    let mut out = String::with_capacity(text.len());
+    for line in text.lines().filter(|l| !l.trim_start().starts_with('#')) {
+        if !out.is_empty() {
+            out.push('\n');
+        }
+        out.push_str(line);
+    }
+    out
 }
 
 pub fn describe(sandbox: Option<&Sandbox>, agent: &str) -> Vec<String> {
@@ -274,17 +279,14 @@ pub fn describe(sandbox: Option<&Sandbox>, agent: &str) -> Vec<String> {
 /// often agents and configs alternate; comparing contents would cost a read per file, and
 /// one shared name would be rewritten at each switch.
 fn files_id(words: &[OsString]) -> String {
-    // FNV-1a, 64 bits: a name, not a defence (the agent never sees these files).
-    let mut h: u64 = 0xcbf2_9ce4_8422_2325;
+    // FNV-1a, 64 bits: a name, not a defence (the agent never sees these files). The
+    // launcher's part is computed when shimctl is built.
+    const LAUNCHER_FNV: u64 = fnv1a(0xcbf2_9ce4_8422_2325, LAUNCHER.as_bytes());
+    let mut h = LAUNCHER_FNV;
     let mut eat = |bytes: &[u8]| {
-        for &b in bytes.iter().chain(&[0u8]) {
-            h ^= u64::from(b);
-            h = h.wrapping_mul(0x0100_0000_01b3);
-        }
+        h = fnv1a(h, bytes);
+        h = fnv1a(h, &[0]);
     };
-    if let Some(launcher) = words.get(2) {
-        eat(launcher.as_encoded_bytes());
-    }
     let mut take = 0;
     for w in words {
         if take > 0 {
@@ -297,6 +299,16 @@ fn files_id(words: &[OsString]) -> String {
         }
     }
     format!("{h:016x}")
+}
+
+const fn fnv1a(mut h: u64, bytes: &[u8]) -> u64 {
+    let mut i = 0;
+    while i < bytes.len() {
+        h ^= bytes[i] as u64;
+        h = h.wrapping_mul(0x0100_0000_01b3);
+        i += 1;
+    }
+    h
 }
 
 /// The proxy's filter, one regular expression per line, in words of at most 64 KiB: a word

@@ -17,7 +17,7 @@ fn file_id(path: &Path) -> Option<(u64, u64)> {
 }
 
 pub fn canonical(p: &Path) -> PathBuf {
-    std::fs::canonicalize(p).unwrap_or_else(|_| p.to_path_buf())
+    crate::paths::resolve(p).unwrap_or_else(|_| p.to_path_buf())
 }
 
 impl Me {

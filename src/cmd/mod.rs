@@ -114,7 +114,7 @@ fn dispatch(args: Vec<OsString>) -> Result<Exit> {
                     Exit::Success
                 }
                 Err(()) => {
-                    crate::tell!("{}", exit.output);
+                    crate::tell!("{}", usage_error(&refs, &exit.output));
                     Exit::Usage
                 }
             });
@@ -136,6 +136,90 @@ fn dispatch(args: Vec<OsString>) -> Result<Exit> {
         Command::Run(a) => run::run(&agent_and_args(&a.command, &a.args)),
         Command::Egress(a) => egress::run(a),
     }
+}
+
+/// argh's complaint about a command line as one `shimctl:` line: what is wrong, the
+/// nearest subcommand or flag when a word was not recognised, and where the help is.
+fn usage_error(words: &[&str], argh_output: &str) -> String {
+    // The subcommand path the words name, as far as it goes (`vm start`, `share`).
+    let specs = command_specs();
+    let mut path: Vec<&str> = Vec::new();
+    let mut level: &[CommandSpec] = &specs;
+    let mut current: Option<&CommandSpec> = None;
+    for w in words {
+        match level.iter().find(|c| c.name == *w) {
+            Some(c) => {
+                path.push(c.name);
+                current = Some(c);
+                level = &c.subcommands;
+            }
+            None => break,
+        }
+    }
+    let help = if path.is_empty() {
+        "shimctl --help".to_string()
+    } else {
+        format!("shimctl {} --help", path.join(" "))
+    };
+    let mut lines = argh_output.lines().map(str::trim).filter(|l| !l.is_empty());
+    let first = lines.next().unwrap_or("bad command line");
+    let rest: Vec<&str> = lines.collect();
+    let what = if let Some(word) = first.strip_prefix("Unrecognized argument: ") {
+        let near = if word.starts_with('-') {
+            current.and_then(|c| {
+                crate::config::nearest(
+                    word,
+                    c.flags
+                        .iter()
+                        .map(|(f, _)| f.as_str())
+                        .filter(|f| f.len() > 2),
+                )
+            })
+        } else if !level.is_empty() {
+            crate::config::nearest(word, level.iter().map(|c| c.name))
+        } else {
+            None
+        };
+        let kind = if word.starts_with('-') {
+            "option"
+        } else if level.is_empty() {
+            "argument"
+        } else {
+            "command"
+        };
+        match near {
+            Some(n) => {
+                let mut fixed: Vec<&str> = path.clone();
+                fixed.push(n);
+                format!(
+                    "unknown {kind} `{word}`; did you mean `shimctl {}`?",
+                    fixed.join(" ")
+                )
+            }
+            None => format!("unknown {kind} `{word}`"),
+        }
+    } else if first.starts_with("Required positional arguments not provided") {
+        format!("missing argument: {}", rest.join(", "))
+    } else if let Some(opts) = first.strip_prefix("Required options not provided:") {
+        format!(
+            "missing option {}",
+            if rest.is_empty() {
+                opts.trim().to_string()
+            } else {
+                rest.join(", ")
+            }
+        )
+    } else {
+        let mut all = vec![first];
+        all.extend(rest);
+        let text = all.join("; ");
+        let mut chars = text.chars();
+        match chars.next() {
+            Some(c) => c.to_lowercase().chain(chars).collect(),
+            None => text,
+        }
+    };
+    format!("shimctl: {what} (see: {help})")
 }
 
 /// Bare `shimctl`: each subcommand on one line, with what it does.

@@ -113,7 +113,7 @@ pub fn parse_list_json(text: &str) -> std::result::Result<Listed, String> {
             .map(|p| expand_tilde(&p))
             .unwrap_or_else(|| location.clone());
         mounts.push(Mount {
-            resolved: std::fs::canonicalize(&location).unwrap_or_else(|_| location.clone()),
+            resolved: crate::paths::resolve(&location).unwrap_or_else(|_| location.clone()),
             location,
             mount_point,
             writable: m.writable.unwrap_or(false),

@@ -100,16 +100,12 @@ pub fn find_limactl(loaded: &Loaded) -> Result<Limactl> {
             wanted.display()
         )));
     };
-    // Resolving links costs a syscall per path component, so only for a link (Homebrew's
-    // limactl is one): a link to any shimctl build is refused by name, this very binary
-    // by device and inode.
-    let is_link = std::fs::symlink_metadata(&path).is_ok_and(|m| m.file_type().is_symlink());
-    let canonical = if is_link {
-        std::fs::canonicalize(&path).unwrap_or_else(|_| path.clone())
-    } else {
-        path.clone()
-    };
-    if is_link && canonical.file_name().is_some_and(|n| n == "shimctl") {
+    // Resolved (Homebrew's limactl is a link; a directory on the way may be one too): a
+    // link to any shimctl build is refused by name, this very binary by device and inode,
+    // and the shim checks the real path against the writable shares.
+    let canonical = crate::paths::resolve(&path).unwrap_or_else(|_| path.clone());
+    let renamed = canonical.file_name() != path.file_name();
+    if renamed && canonical.file_name().is_some_and(|n| n == "shimctl") {
         return Err(is_shimctl(&path, source));
     }
     Ok(Limactl {

@@ -314,3 +314,38 @@ fn an_agent_missing_in_the_vm_is_named_with_its_install_command() {
         stderr(&out)
     );
 }
+
+/// A mistyped command line: one `shimctl:` line naming what is wrong, the nearest command or
+/// flag, and the help to read; exit 2, and nothing runs.
+#[test]
+fn a_mistyped_command_line_says_what_was_meant() {
+    let w = World::new();
+    for (args, says) in [
+        (
+            &["stauts"][..],
+            "unknown command `stauts`; did you mean `shimctl status`? (see: shimctl --help)",
+        ),
+        (
+            &["vm", "strat"],
+            "unknown command `strat`; did you mean `shimctl vm start`? (see: shimctl vm --help)",
+        ),
+        (
+            &["install", "--frce"],
+            "unknown option `--frce`; did you mean `shimctl install --force`? (see: shimctl install --help)",
+        ),
+        (
+            &["share"],
+            "missing argument: dir (see: shimctl share --help)",
+        ),
+        (
+            &["frobnicate"],
+            "unknown command `frobnicate` (see: shimctl --help)",
+        ),
+    ] {
+        let out = w.shimctl().args(args).output().unwrap();
+        assert_eq!(out.status.code(), Some(2), "{args:?}: {}", stderr(&out));
+        assert_eq!(stderr(&out), format!("shimctl: {says}\n"), "{args:?}");
+        assert!(stdout(&out).is_empty());
+    }
+    assert!(w.limactl_calls().is_empty(), "{:?}", w.limactl_calls());
+}
