@@ -17,7 +17,8 @@ use crate::shims;
 #[derive(FromArgs)]
 #[argh(subcommand, name = "init", help_triggers("-h", "--help", "help"))]
 pub struct Args {
-    /// bash, zsh or fish
+    /// bash, zsh or fish (PATH and completions), or sh (PATH only, POSIX: for ~/.profile
+    /// and ~/.zshenv)
     #[argh(positional)]
     shell: String,
     /// shim directory (default: $XDG_DATA_HOME/shimctl/shims)
@@ -28,15 +29,17 @@ pub struct Args {
 const BASH: &str = include_str!("../../shell/shimctl.bash");
 const ZSH: &str = include_str!("../../shell/shimctl.zsh");
 const FISH: &str = include_str!("../../shell/shimctl.fish");
+const SH: &str = include_str!("../../shell/shimctl.sh");
 
 pub fn run(args: Args) -> Result<Exit> {
     let template = match args.shell.as_str() {
         "bash" => BASH,
         "zsh" => ZSH,
         "fish" => FISH,
+        "sh" => SH,
         other => {
             return Err(Failure::usage(format!(
-                "no snippet for `{other}`; use bash, zsh or fish"
+                "no snippet for `{other}`; use bash, zsh, fish or sh"
             )));
         }
     };

@@ -53,8 +53,17 @@ fn run(shell: &str, s: &Setup, initial_path: &str) -> Vec<String> {
                 r#"'{SHIMCTL}' init fish | source; command -v claude; string join : $PATH; '{SHIMCTL}' init fish | source; string join : $PATH"#
             ),
         ),
+        // The POSIX snippet, sourced as ~/.profile and ~/.zshenv do, in each shell that
+        // reads those files.
+        "sh-in-dash" | "sh-in-bash" | "sh-in-zsh" => (
+            vec!["-c"],
+            format!(
+                r#"f=$(mktemp) && '{SHIMCTL}' init sh >"$f" && . "$f"; command -v claude; echo "$PATH"; . "$f"; echo "$PATH"; rm -f "$f""#
+            ),
+        ),
         _ => unreachable!(),
     };
+    let shell = shell.strip_prefix("sh-in-").unwrap_or(shell);
     let out = Command::new(shell)
         .args(args)
         .arg(script)
@@ -112,6 +121,13 @@ fn fish_snippet_puts_the_shims_first() {
 }
 
 #[test]
+fn sh_snippet_puts_the_shims_first_in_dash_bash_and_zsh() {
+    for shell in ["sh-in-dash", "sh-in-bash", "sh-in-zsh"] {
+        check(shell);
+    }
+}
+
+#[test]
 fn shellcheck_passes() {
     let root = env!("CARGO_MANIFEST_DIR");
     let out = Command::new("shellcheck")
@@ -139,6 +155,22 @@ fn shellcheck_passes() {
         .unwrap();
     let out = check.wait_with_output().unwrap();
     assert!(out.status.success(), "init bash:\n{}", stdout(&out));
+    let snippet = w.shimctl().args(["init", "sh"]).output().unwrap();
+    assert!(snippet.status.success());
+    let mut check = Command::new("shellcheck")
+        .args(["-s", "sh", "-"])
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    check
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(&snippet.stdout)
+        .unwrap();
+    let out = check.wait_with_output().unwrap();
+    assert!(out.status.success(), "init sh:\n{}", stdout(&out));
 }
 
 /// The sandbox's scripts, sent to the guest with every start: bash through shellcheck, the
@@ -299,7 +331,11 @@ fn init_rejects_other_shells() {
         .output()
         .unwrap();
     assert_eq!(out.status.code(), Some(2));
-    assert!(stderr(&out).contains("bash, zsh or fish"));
+    assert!(
+        stderr(&out).contains("bash, zsh, fish or sh"),
+        "{}",
+        stderr(&out)
+    );
 }
 
 #[test]
