@@ -17,9 +17,17 @@ shift 2
 forwards=("${@:2:$1}")
 shift $((1 + $1))
 
+# Leaving ends the namespace's other processes first: bubblewrap's init (pid 1) waits for
+# every process left, and once the launcher is gone nothing else would end them.
+# kill(-1) reaches every process of the namespace but its init and the caller; only when
+# this stage is the namespace's first command (pid 2), never in the VM's own namespace.
+leave() {
+  if [ "$stage" = 2 ]; then kill -KILL -1 2>/dev/null; fi
+  exit "$1"
+}
 fail() {
   printf 'shimctl: %s\n' "$1" >&2
-  exit 125
+  leave 125
 }
 
 # Waiting in steps of a few milliseconds without a process per step, on the lifeline: the
@@ -32,7 +40,7 @@ nap() {
   s=$?
   # A byte read as the timeout fired comes back with the timeout's status.
   [ -z "$byte" ] || go=$byte
-  if [ $s != 0 ] && [ $s -le 128 ]; then exit 125; fi
+  if [ $s != 0 ] && [ $s -le 128 ]; then leave 125; fi
 }
 
 # The helpers run in a session of their own, so the terminal's Ctrl-C (the agent's) does
@@ -119,11 +127,9 @@ for ((try = 0; try < 10; try++)); do
   launch_proxy
   launch_bridge
 done
-# The launcher's go. Before it, its end of file (the launcher gone) ends this stage, and
-# with it the namespace; after it, the watcher does: kill(-1) reaches every process of the
-# namespace but its init and the caller, only where this stage is the namespace's first
-# command (pid 2), never in the VM's own namespace.
-if [ -z "$go" ] && ! IFS= read -r -N 1 -u 6 go; then exit 125; fi
+# The launcher's go. Before it, its end of file (the launcher gone) makes this stage leave;
+# after it, the watcher ends the namespace.
+if [ -z "$go" ] && ! IFS= read -r -N 1 -u 6 go; then leave 125; fi
 [ "$go" = g ] || fail "egress: the launcher sent no go (the shim and the launcher disagree; reinstall shimctl)"
 (read -r -u 6 _; if [ "$stage" = 2 ]; then kill -KILL -1; else kill -KILL "$stage"; fi) 2>/dev/null &
 mapfile -d '' -t words <"$run/words"
