@@ -1,8 +1,11 @@
 #!/bin/sh
 # shimctl set-up in one command, for a machine with Rust: builds and installs the binary,
-# links the agent shims, and adds one marked line to your shell's startup file (and, for
-# bash, to the file a login shell reads) so the shims come first on PATH.
-# `install/install.sh --uninstall` undoes all of it.
+# links the agent shims, and puts the shims first on PATH for every shell a program may
+# start: ~/.profile (login shells of sh and bash, desktop sessions) and, where they are
+# read instead, ~/.bash_profile or ~/.bash_login, plus ~/.zshenv (every zsh) source
+# `shimctl init sh` kept in $XDG_DATA_HOME/shimctl/env; the interactive shell's file
+# (~/.bashrc, ~/.zshrc, fish's config.fish) gets `shimctl init SHELL` for completions.
+# Each is one marked line. `install/install.sh --uninstall` undoes all of it.
 #
 # Start-up files are never edited in place: each change is written to a temporary file in
 # the same directory, checked, and renamed over the original (keeping its mode and owner,
@@ -42,10 +45,14 @@ created_list="$data_home/shimctl/install-created-rc"
 case "$bin" in
 *"'"*) die "the install path $bin contains a single quote; set CARGO_INSTALL_ROOT elsewhere" ;;
 esac
+env_file="$data_home/shimctl/env"
+case "$env_file" in
+*"'"*) die "the data directory $data_home contains a single quote; set XDG_DATA_HOME elsewhere" ;;
+esac
 
 # Every line this script may have added, whatever binary path it named: --uninstall
 # removes exactly these, never a line of the user's that merely mentions the marker.
-added_line_re="^((\\[ -n \"\\\$\\{BASH_VERSION:-\\}\" \\] && )?eval \"\\\$\\('[^']*' init (bash|zsh)\\)\"|'[^']*' init fish \\| source) # added by shimctl install\\.sh\$"
+added_line_re="^((\\[ -n \"\\\$\\{BASH_VERSION:-\\}\" \\] && )?eval \"\\\$\\('[^']*' init (bash|zsh)\\)\"|'[^']*' init fish \\| source|\\[ -f '[^']*' \\] && \\. '[^']*') # added by shimctl install\\.sh\$"
 
 # The user's shell, its startup file, and the line that sets shimctl up in it.
 shell_name=$(basename -- "${SHELL:-sh}")
@@ -56,17 +63,33 @@ zsh) rc="${ZDOTDIR:-$HOME}/.zshrc" line="eval \"\$('$bin' init zsh)\" $marker" ;
 fish) rc="$fish_rc" line="'$bin' init fish | source $marker" ;;
 *) rc="" line="" ;;
 esac
-# bash login shells (macOS Terminal, ssh, a console) read ~/.bash_profile, ~/.bash_login or
-# ~/.profile instead of ~/.bashrc; sh reads ~/.profile too, hence the guard.
-login_line="[ -n \"\${BASH_VERSION:-}\" ] && eval \"\$('$bin' init bash)\" $marker"
-bash_login_file() {
-    for f in "$HOME/.bash_profile" "$HOME/.bash_login" "$HOME/.profile"; do
+# Login shells and desktop sessions read ~/.profile, and Debian's and Ubuntu's ~/.bashrc
+# returns early when not interactive (`bash -lc`, IDE tasks): PATH is set in the files
+# every shell reads, from a file of shimctl's own (a missing one is skipped: sh exits on a
+# failed `.`). bash's login shells read ~/.bash_profile or ~/.bash_login instead of
+# ~/.profile when one exists; every zsh reads ~/.zshenv.
+env_line="[ -f '$env_file' ] && . '$env_file' $marker"
+path_files() {
+    printf '%s\n' "$HOME/.profile"
+    for f in "$HOME/.bash_profile" "$HOME/.bash_login"; do
         if [ -e "$f" ]; then
-            printf '%s' "$f"
-            return
+            printf '%s\n' "$f"
+            break
         fi
     done
-    printf '%s' "$HOME/.bash_profile"
+    if [ "$shell_name" = zsh ] || [ -e "${ZDOTDIR:-$HOME}/.zshenv" ] || [ -e "${ZDOTDIR:-$HOME}/.zshrc" ]; then
+        printf '%s\n' "${ZDOTDIR:-$HOME}/.zshenv"
+    fi
+}
+
+# write_env: shimctl's PATH snippet, replaced whole (a temporary file renamed over it).
+write_env() {
+    mkdir -p -- "$(dirname -- "$env_file")" || die "cannot create $(dirname -- "$env_file")"
+    tmp=$(mktemp "$env_file.XXXXXX" 2>/dev/null) || die "cannot write in $(dirname -- "$env_file") (read-only or full?)"
+    if ! "$bin" init sh >"$tmp" || ! mv -f -- "$tmp" "$env_file"; then
+        rm -f -- "$tmp"
+        die "cannot write $env_file (disk full?)"
+    fi
 }
 
 # The file a path names, symlinks followed (an rc kept in a dotfiles repository).
@@ -161,35 +184,54 @@ install() {
         ;;
     esac
     # SHIMCTL_CARGO_ARGS: extra `cargo install` arguments (the tests pass --debug).
+    # cargo's own lines go to a log: on a terminal a counter shows the build going, then
+    # only cargo's result line; when it fails, all of it.
+    log=$(mktemp "${TMPDIR:-/tmp}/shimctl-install.XXXXXX") || die "cannot make a temporary file"
     # shellcheck disable=SC2086 # split on purpose
-    cargo install --path "$repo" --locked $target_args ${SHIMCTL_CARGO_ARGS:-}
+    cargo install --path "$repo" --locked $target_args ${SHIMCTL_CARGO_ARGS:-} >"$log" 2>&1 &
+    cargo_pid=$!
+    trap 'kill "$cargo_pid" 2>/dev/null; rm -f -- "$log"; exit 130' INT TERM
+    if [ -t 1 ]; then
+        while kill -0 "$cargo_pid" 2>/dev/null; do
+            printf '\r    %s crates compiled' "$(grep -c '^ *Compiling' "$log")"
+            sleep 1
+        done
+        printf '\r'
+    fi
+    if ! wait "$cargo_pid"; then
+        cat -- "$log" >&2
+        rm -f -- "$log"
+        die "cargo install failed (its output is above)"
+    fi
+    trap - INT TERM
+    grep -E '^ *(Installed|Replaced) package' "$log" | sed 's/^ */    /'
+    rm -f -- "$log"
     say "linking the agent shims"
-    "$bin" install || true
+    # PATH is this script's business below: shimctl's own advice about it is left out.
+    "$bin" install 2>&1 | grep -v -e ' is not on PATH yet, for ' -e '^to put the shims first on PATH' || true
 
+    write_env
+    path_files >"$data_home/shimctl/.path-files"
+    while IFS= read -r f; do
+        add_line "$f" "$env_line"
+    done <"$data_home/shimctl/.path-files"
+    rm -f -- "$data_home/shimctl/.path-files"
     if [ -z "$rc" ]; then
         say "unknown shell '$shell_name': add the output of '$bin init bash' (or zsh, fish) to its startup file"
     else
         add_line "$rc" "$line"
     fi
-    if [ "$shell_name" = bash ]; then
-        login=$(bash_login_file)
-        if grep -q -F -e '.bashrc' -- "$login" 2>/dev/null; then
-            say "$login reads ~/.bashrc: login shells are set up too"
-        else
-            add_line "$login" "$login_line"
-        fi
-    fi
 
+    # The commands below as the user will type them: `shimctl` when that is this binary.
+    cmd=$bin
+    [ "$(command -v shimctl 2>/dev/null)" = "$bin" ] && cmd=shimctl
     echo
-    echo "Next:"
-    echo "  1. open a new shell (or run: ${line:-the line for your shell})"
+    echo "Done. Open a new shell: typing claude, codex or opencode then runs it in the VM."
+    [ "$cmd" = shimctl ] || echo "(shimctl itself is $bin: $root/bin is not on this PATH)"
     if command -v limactl >/dev/null 2>&1; then
-        echo "  2. if you have no VM yet: $bin vm create"
-        echo "  3. share your projects with it: cd ~/Projects && $bin share ."
-        echo "  4. type claude (check the set-up any time with: $bin doctor)"
+        echo "Next: $cmd vm create   (once; then, in a project: $cmd share . && claude)"
     else
-        echo "  2. install Lima 2.0 or newer: brew install lima (macOS), or https://lima-vm.io/docs/installation/"
-        echo "  3. then create the VM: $bin vm create, and share your projects: cd ~/Projects && $bin share ."
+        echo "Next: install Lima 2.0 or newer (macOS: brew install lima; Linux: README, First time), then: $cmd vm create"
     fi
 }
 
@@ -201,7 +243,7 @@ uninstall() {
     created=""
     [ -f "$created_list" ] && created=$(cat -- "$created_list")
     for f in "$HOME/.bashrc" "$HOME/.bash_profile" "$HOME/.bash_login" "$HOME/.profile" \
-        "${ZDOTDIR:-$HOME}/.zshrc" "$fish_rc"; do
+        "${ZDOTDIR:-$HOME}/.zshrc" "${ZDOTDIR:-$HOME}/.zshenv" "$fish_rc"; do
         has_added_line "$f" || continue
         rewrite "$f" remove
         real=$(resolve "$f")
@@ -212,7 +254,7 @@ uninstall() {
             say "removed the shimctl line from $f"
         fi
     done
-    rm -f -- "$created_list"
+    rm -f -- "$created_list" "$env_file"
     shims="$data_home/shimctl/shims"
     rmdir -- "$shims" "$data_home/shimctl" 2>/dev/null || true
     # Absolute by construction (see xdg above), and always ends in /shimctl.

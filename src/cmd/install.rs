@@ -111,6 +111,7 @@ fn replace(link: &Path, target: &Path) -> Result<()> {
 /// For each agent: the host's own program, and whether the shim wins on this PATH.
 fn report_path(loaded: &config::Loaded, agents: &[String], dir: &Path, me: &Me) {
     let mut advise = false;
+    let mut not_on_path = Vec::new();
     for agent in agents {
         let host = match host::find_real_program(&loaded.program_for(agent)) {
             Some(p) => format!("host program {}", p.display()),
@@ -124,9 +125,17 @@ fn report_path(loaded: &config::Loaded, agents: &[String], dir: &Path, me: &Me) 
             }
             Standing::NotOnPath => {
                 advise = true;
-                crate::say!("{agent}: {} is not on PATH yet ({host})", dir.display());
+                not_on_path.push(format!("{agent} ({host})"));
             }
         }
+    }
+    // One line for the directory, not one per agent.
+    if !not_on_path.is_empty() {
+        crate::say!(
+            "{} is not on PATH yet, for {}",
+            dir.display(),
+            not_on_path.join(", ")
+        );
     }
     if advise {
         crate::say!(

@@ -16,6 +16,10 @@ fn real_home_dir(var: &str, under_home: &str) -> PathBuf {
 }
 
 fn script(w: &World, root: &Path, args: &[&str]) -> (bool, String) {
+    script_for(w, root, args, "/bin/bash")
+}
+
+fn script_for(w: &World, root: &Path, args: &[&str], shell: &str) -> (bool, String) {
     let cargo = PathBuf::from(std::env::var_os("CARGO").expect("run by cargo"));
     let toolchain_bin = cargo.parent().unwrap();
     let out = Command::new("sh")
@@ -23,7 +27,7 @@ fn script(w: &World, root: &Path, args: &[&str]) -> (bool, String) {
         .args(args)
         .env_clear()
         .env("HOME", &w.home)
-        .env("SHELL", "/bin/bash")
+        .env("SHELL", shell)
         .env("PATH", format!("{}:/usr/bin:/bin", toolchain_bin.display()))
         .env("CARGO_HOME", real_home_dir("CARGO_HOME", ".cargo"))
         .env("RUSTUP_HOME", real_home_dir("RUSTUP_HOME", ".rustup"))
@@ -59,12 +63,10 @@ fn install_sh_sets_up_and_uninstall_undoes() {
         2,
         "each change said once: {out}"
     );
-    let login = w.home.join(".bash_profile");
+    let login = w.home.join(".profile");
     assert!(
-        std::fs::read_to_string(&login)
-            .unwrap()
-            .contains("BASH_VERSION"),
-        "bash login shells get the guarded line"
+        std::fs::read_to_string(&login).unwrap().contains(". '"),
+        "login shells source shimctl's PATH file"
     );
     let bin = root.join("bin/shimctl");
     assert!(bin.exists(), "{out}");
@@ -90,7 +92,7 @@ fn install_sh_sets_up_and_uninstall_undoes() {
         "one line, naming the binary and the marker: {text}"
     );
     assert!(
-        out.contains("Next:") && out.contains("open a new shell"),
+        out.contains("Next:") && out.contains("Open a new shell"),
         "{out}"
     );
 
@@ -118,7 +120,7 @@ fn install_sh_sets_up_and_uninstall_undoes() {
     );
     assert!(out.contains("already sets up shimctl"), "{out}");
 
-    // And a bash login shell, which reads ~/.bash_profile and not ~/.bashrc.
+    // And a bash login shell, which reads ~/.profile and not ~/.bashrc.
     let found = Command::new("bash")
         .args(["-lc", "command -v claude"])
         .env_clear()
@@ -297,4 +299,103 @@ fn a_full_disk_or_a_read_only_home_leaves_the_rc_untouched() {
             .collect();
         assert!(leftovers.is_empty(), "{case}: {leftovers:?}");
     }
+}
+
+/// What `command -v claude` finds for a caller: `program args...` with only HOME and PATH.
+fn found_by(home: &Path, program: &str, args: &[&str], path: &str) -> String {
+    let out = Command::new(program)
+        .args(args)
+        .env_clear()
+        .env("HOME", home)
+        .env("PATH", path)
+        .env("TERM", "dumb")
+        .stdin(std::process::Stdio::null())
+        .output()
+        .unwrap_or_else(|e| panic!("{program} is needed (.ci/run installs it): {e}"));
+    stdout(&out).lines().last().unwrap_or("").trim().to_string()
+}
+
+/// Every kind of caller finds the shim before the host's own claude, on a home made of
+/// Debian's stock start-up files (whose ~/.bashrc returns at once when not interactive, and
+/// whose ~/.profile prepends ~/.local/bin, where claude's own installer puts it): login and
+/// non-login, interactive or not, sh, bash, zsh, fish, and a program started from a desktop
+/// session (whose PATH ~/.profile made). Uninstalling gives the files back as they were.
+#[test]
+fn every_shell_a_program_may_start_finds_the_shim() {
+    let w = World::new();
+    std::fs::remove_dir_all(&w.shims).unwrap();
+    let skel = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/debian-12-skel");
+    let bashrc = std::fs::read_to_string(skel.join("bashrc")).unwrap();
+    let profile = std::fs::read_to_string(skel.join("profile")).unwrap();
+    std::fs::write(w.home.join(".bashrc"), &bashrc).unwrap();
+    std::fs::write(w.home.join(".profile"), &profile).unwrap();
+    let host_bin = w.home.join(".local/bin");
+    std::fs::create_dir_all(&host_bin).unwrap();
+    w.write_exec(
+        &host_bin.join("claude"),
+        "#!/bin/sh\necho the host's claude\n",
+    );
+    let root = w.root.join("cargo-root");
+    for shell in ["/bin/bash", "/usr/bin/zsh", "/usr/bin/fish"] {
+        let (ok, out) = script_for(&w, &root, &[], shell);
+        assert!(ok, "{shell}: {out}");
+    }
+    let shim = w.shims.join("claude").display().to_string();
+    let home = &w.home;
+    let base = "/usr/bin:/bin";
+    let session_path = {
+        let out = Command::new("sh")
+            .args(["-lc", "printf %s \"$PATH\""])
+            .env_clear()
+            .env("HOME", home)
+            .env("PATH", base)
+            .output()
+            .unwrap();
+        stdout(&out)
+    };
+    for (caller, program, args, path) in [
+        (
+            "bash -lc (IDE tasks, orchestrators)",
+            "bash",
+            &["-lc", "command -v claude"][..],
+            base,
+        ),
+        ("bash -ic", "bash", &["-ic", "command -v claude"], base),
+        ("sh -lc", "sh", &["-lc", "command -v claude"], base),
+        ("zsh -c", "zsh", &["-c", "command -v claude"], base),
+        ("zsh -lc", "zsh", &["-lc", "command -v claude"], base),
+        ("zsh -ic", "zsh", &["-ic", "command -v claude"], base),
+        ("fish -c", "fish", &["-c", "command -v claude"], base),
+        (
+            "a program of the desktop session (bash -c)",
+            "bash",
+            &["-c", "command -v claude"],
+            session_path.as_str(),
+        ),
+    ] {
+        assert_eq!(found_by(home, program, args, path), shim, "{caller}");
+    }
+
+    let (ok, out) = script(&w, &root, &["--uninstall"]);
+    assert!(ok, "{out}");
+    assert_eq!(
+        std::fs::read_to_string(w.home.join(".bashrc")).unwrap(),
+        bashrc
+    );
+    assert_eq!(
+        std::fs::read_to_string(w.home.join(".profile")).unwrap(),
+        profile
+    );
+    for made in [
+        ".zshrc",
+        ".zshenv",
+        ".config/fish/config.fish",
+        ".local/share/shimctl/env",
+    ] {
+        assert!(!w.home.join(made).exists(), "{made} is left: {out}");
+    }
+    assert_eq!(
+        found_by(home, "bash", &["-lc", "command -v claude"], base),
+        host_bin.join("claude").display().to_string()
+    );
 }
