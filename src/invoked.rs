@@ -9,6 +9,8 @@ use std::path::Path;
 
 /// The name under which this binary is the control CLI.
 pub const CONTROL_NAME: &str = "shimctl";
+/// The name under which this binary is a program wrapper (`shimctl wrap`).
+pub const WRAP_NAME: &str = "shimctl-wrap";
 /// Forces the invoked name, for tests and launchers that rewrite argv[0].
 pub const ARG0_VAR: &str = "SHIMCTL_ARG0";
 

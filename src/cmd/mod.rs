@@ -15,6 +15,7 @@ pub mod status;
 pub mod uninstall;
 pub mod unshare;
 pub mod vm;
+pub mod wrap;
 
 use std::ffi::OsString;
 
@@ -58,6 +59,7 @@ enum Command {
     Shell(shell::Args),
     Run(run::Args),
     Egress(egress::Args),
+    Wrap(wrap::Args),
 }
 
 pub fn run(args: Vec<OsString>) -> i32 {
@@ -79,7 +81,8 @@ fn dispatch(args: Vec<OsString>) -> Result<Exit> {
     }
     // These take a command's words raw (any bytes, its flags included), so argh never
     // sees them; a `--` first is the usual end of shimctl's own options.
-    if let Some(name @ ("explain" | "bypass" | "run")) = args.first().and_then(|a| a.to_str())
+    if let Some(name @ ("explain" | "bypass" | "run" | "wrap")) =
+        args.first().and_then(|a| a.to_str())
         && args.len() > 1
         && !is_help(&args[1])
     {
@@ -94,6 +97,7 @@ fn dispatch(args: Vec<OsString>) -> Result<Exit> {
         return match name {
             "explain" => explain::run(words, full),
             "bypass" => bypass::run(words.to_vec()),
+            "wrap" => wrap::run(words),
             _ => run::run(words),
         };
     }
@@ -135,6 +139,7 @@ fn dispatch(args: Vec<OsString>) -> Result<Exit> {
         Command::Shell(a) => shell::run(a),
         Command::Run(a) => run::run(&agent_and_args(&a.command, &a.args)),
         Command::Egress(a) => egress::run(a),
+        Command::Wrap(a) => wrap::run(&agent_and_args(&a.program, &a.args)),
     }
 }
 

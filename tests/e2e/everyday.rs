@@ -4,6 +4,7 @@
 use std::ffi::OsStr;
 use std::io::Write;
 use std::os::unix::ffi::OsStrExt;
+use std::path::Path;
 use std::process::Stdio;
 
 use crate::world::*;
@@ -348,4 +349,60 @@ fn a_mistyped_command_line_says_what_was_meant() {
         assert!(stdout(&out).is_empty());
     }
     assert!(w.limactl_calls().is_empty(), "{:?}", w.limactl_calls());
+}
+
+/// Editors that take a wrapper program (VS Code's `claudeCode.claudeProcessWrapper`,
+/// Claude Code's `CLAUDE_CODE_PROCESS_WRAPPER`) call it with the host program first: the
+/// agent that program is runs in the VM with the rest, as the shim runs it; the bundled
+/// host program never runs. `shimctl wrap` and a link named `shimctl-wrap` are the same.
+#[test]
+fn a_wrapper_runs_the_wrapped_agent_in_the_vm() {
+    let w = World::new();
+    let bundled = w
+        .root
+        .join("editor/extensions/anthropic.claude-code-9.9.9/resources/claude-code/cli.js");
+    std::fs::create_dir_all(bundled.parent().unwrap()).unwrap();
+    w.write_exec(&bundled, "#!/bin/sh\necho HOST-RAN >&2\nexit 99\n");
+    symlink(Path::new(SHIMCTL), &w.shims.join("shimctl-wrap"));
+    let args = ["--output-format", "stream-json", "-p", "hi there"];
+    let via_subcommand = w
+        .shimctl()
+        .arg("wrap")
+        .arg(&bundled)
+        .args(args)
+        .output()
+        .unwrap();
+    let via_link = w
+        .shim("shimctl-wrap")
+        .arg(&bundled)
+        .args(args)
+        .output()
+        .unwrap();
+    for out in [via_subcommand, via_link] {
+        assert!(out.status.success(), "{}", stderr(&out));
+        assert!(!stderr(&out).contains("HOST-RAN"));
+        let rec = w.record("claude");
+        assert_eq!(
+            rec.argv,
+            words(&[
+                "--dangerously-skip-permissions",
+                "--output-format",
+                "stream-json",
+                "-p",
+                "hi there"
+            ])
+        );
+    }
+    // A program that is no agent: refused, with the way out; nothing runs.
+    let out = w
+        .shimctl()
+        .args(["wrap", "/usr/bin/node", "x.js"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(125), "{}", stderr(&out));
+    assert!(
+        stderr(&out).starts_with("shimctl: shimctl wrap: /usr/bin/node is none of the agents"),
+        "{}",
+        stderr(&out)
+    );
 }
