@@ -73,7 +73,7 @@ pub fn run_wrapped(args: Vec<OsString>) -> Result<std::convert::Infallible, Fail
 fn wrapped_agent(program: &OsString, names: &[String]) -> Option<String> {
     let path = std::path::Path::new(program);
     let file = invoked::name_of(program);
-    if names.iter().any(|n| *n == file) {
+    if names.contains(&file) {
         return Some(file);
     }
     path.ancestors().skip(1).find_map(|dir| {
