@@ -24,7 +24,8 @@ pub struct Args {
     /// the agent can read but not write it
     #[argh(switch)]
     read_only: bool,
-    /// share it even if it holds secrets (the home directory, .ssh, .aws, ...)
+    /// share it even if it holds secrets (the home directory, .ssh, .aws, ...), and
+    /// restart the VM even though agent sessions run in it
     #[argh(switch)]
     yes: bool,
 }
@@ -147,7 +148,12 @@ pub fn run(args: Args) -> Result<Exit> {
             ))),
         }
     };
-    control::edit(&limactl, &vm, listed.status == "Running", &expr, &verify)?;
+    let running = listed.status == "Running";
+    if running && !control::may_stop(&vm, "sharing (the VM restarts)", args.yes)? {
+        crate::say!("nothing was changed");
+        return Ok(Exit::Refused);
+    }
+    control::edit(&limactl, &vm, running, &expr, &verify)?;
     let new = format!(
         "{} at {} ({})",
         dir.display(),

@@ -16,6 +16,9 @@ pub struct Args {
     /// the host directory
     #[argh(positional)]
     dir: PathBuf,
+    /// restart the VM even though agent sessions run in it (they end)
+    #[argh(switch)]
+    yes: bool,
 }
 
 pub fn run(args: Args) -> Result<Exit> {
@@ -69,7 +72,12 @@ pub fn run(args: Args) -> Result<Exit> {
             Ok(())
         }
     };
-    control::edit(&limactl, &vm, listed.status == "Running", &expr, &verify)?;
+    let running = listed.status == "Running";
+    if running && !control::may_stop(&vm, "unsharing (the VM restarts)", args.yes)? {
+        crate::say!("nothing was changed");
+        return Ok(Exit::Refused);
+    }
+    control::edit(&limactl, &vm, running, &expr, &verify)?;
     crate::say!("{} is no longer shared with VM `{vm}`", dir.display());
     Ok(Exit::Success)
 }

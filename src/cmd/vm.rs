@@ -52,13 +52,17 @@ struct StartArgs {}
 /// Stop the VM.
 #[derive(FromArgs)]
 #[argh(subcommand, name = "stop", help_triggers("-h", "--help", "help"))]
-struct StopArgs {}
+struct StopArgs {
+    /// stop it even though agent sessions run in it (they end)
+    #[argh(switch)]
+    yes: bool,
+}
 
 /// Delete the VM (it is disposable: `shimctl vm create` makes a fresh one).
 #[derive(FromArgs)]
 #[argh(subcommand, name = "delete", help_triggers("-h", "--help", "help"))]
 struct DeleteArgs {
-    /// do not ask for confirmation
+    /// do not ask for confirmation (nor about the sessions running in it)
     #[argh(switch)]
     yes: bool,
 }
@@ -78,8 +82,12 @@ pub fn run(args: Args) -> Result<Exit> {
             lima::require_vm(&vm)?;
             control::run(&limactl, &["start", "--tty=false", vm.as_str()])?;
         }
-        VmCommand::Stop(_) => {
+        VmCommand::Stop(a) => {
             lima::require_vm(&vm)?;
+            if !control::may_stop(&vm, "stopping it", a.yes)? {
+                crate::say!("left VM `{vm}` running");
+                return Ok(Exit::Refused);
+            }
             control::run(&limactl, &["stop", "--tty=false", vm.as_str()])?;
         }
         VmCommand::Provision(_) => {
@@ -102,7 +110,7 @@ pub fn run(args: Args) -> Result<Exit> {
         }
         VmCommand::Delete(a) => {
             lima::require_vm(&vm)?;
-            if !a.yes && !confirm_delete(&vm)? {
+            if !a.yes && !confirm_delete(&vm)? || !control::may_stop(&vm, "deleting it", a.yes)? {
                 crate::say!("left VM `{vm}` as it is");
                 return Ok(Exit::Refused);
             }

@@ -2,6 +2,7 @@
 //! mount edits, and questions asked inside the guest.
 
 use std::ffi::{OsStr, OsString};
+use std::os::unix::ffi::OsStringExt;
 use std::path::{Path, PathBuf};
 
 use super::{Limactl, process};
@@ -208,5 +209,209 @@ mod tests {
     #[test]
     fn paths_with_newlines_are_refused() {
         assert!(share_expr(&[], Path::new("/a\nb"), Path::new("/g"), false).is_err());
+    }
+}
+
+/// The sessions of VM `vm` that run from this host: each `limactl shell` (the shim's door,
+/// `shimctl shell` and `run`) and each ssh of the ssh door, by what it runs (an agent's
+/// name, `shell`, or `agent` when the ssh door hides it). Read from /proc; where there is
+/// none (macOS), none are found.
+pub fn sessions(vm: &str) -> Vec<String> {
+    let me = std::process::id().to_string();
+    let Ok(dir) = std::fs::read_dir("/proc") else {
+        return Vec::new();
+    };
+    let ssh_host = format!("lima-{vm}");
+    // Only this LIMA_HOME's VM of that name: another Lima home may hold one too.
+    let ours = crate::locations::lima_home();
+    let lima_home_of = |proc_dir: &Path| -> Option<PathBuf> {
+        let environ = std::fs::read(proc_dir.join("environ")).ok()?;
+        let var = |name: &[u8]| {
+            environ
+                .split(|&b| b == 0)
+                .find_map(|kv| kv.strip_prefix(name).filter(|v| !v.is_empty()))
+                .map(|v| PathBuf::from(std::ffi::OsString::from_vec(v.to_vec())))
+        };
+        var(b"LIMA_HOME=").or_else(|| var(b"HOME=").map(|h| h.join(".lima")))
+    };
+    let instance = ours.as_ref().map(|h| h.join(vm));
+    let mut found = Vec::new();
+    for entry in dir.flatten() {
+        let name = entry.file_name();
+        if name.to_string_lossy() == me
+            || !name.to_string_lossy().bytes().all(|b| b.is_ascii_digit())
+        {
+            continue;
+        }
+        let Ok(cmdline) = std::fs::read(entry.path().join("cmdline")) else {
+            continue;
+        };
+        let words: Vec<&[u8]> = cmdline
+            .split(|&b| b == 0)
+            .filter(|w| !w.is_empty())
+            .collect();
+        let Some(what) = session_of(&words, vm.as_bytes(), ssh_host.as_bytes()) else {
+            continue;
+        };
+        // ssh names the instance's ssh.config; limactl's environment names its LIMA_HOME.
+        let same_home =
+            if what == "agent" && words.iter().any(|w| *w == b"ssh" || w.ends_with(b"/ssh")) {
+                instance.as_ref().is_some_and(|d| {
+                    let d = d.as_os_str().as_encoded_bytes();
+                    words.iter().any(|w| w.windows(d.len()).any(|x| x == d))
+                })
+            } else {
+                lima_home_of(&entry.path()) == ours
+            };
+        if same_home {
+            found.push(what);
+        }
+    }
+    found.sort();
+    found
+}
+
+/// What one process's command line runs in the VM, if it is a session of it.
+fn session_of(words: &[&[u8]], vm: &[u8], ssh_host: &[u8]) -> Option<String> {
+    let base = |w: &[u8]| -> Vec<u8> { w.rsplit(|&b| b == b'/').next().unwrap_or(w).to_vec() };
+    if words.first().is_some_and(|w| base(w) == b"ssh") {
+        return words.contains(&ssh_host).then(|| "agent".to_string());
+    }
+    // limactl itself, or a script of that name run by its interpreter (the test stand-in).
+    let at = words.iter().take(2).position(|w| base(w) == b"limactl")?;
+    let rest = &words[at + 1..];
+    if rest.first() != Some(&b"shell".as_slice()) {
+        return None;
+    }
+    // `shell [--workdir DIR] [--preserve-env] [--start] VM COMMAND...`
+    let mut i = 1;
+    while i < rest.len() && rest[i].starts_with(b"--") {
+        i += if rest[i] == b"--workdir" || rest[i] == b"--shell" {
+            2
+        } else {
+            1
+        };
+    }
+    if rest.get(i) != Some(&vm) {
+        return None;
+    }
+    let command = &rest[i + 1..];
+    let text = |w: &[u8]| String::from_utf8_lossy(w).into_owned();
+    if command.iter().any(|w| *w == b"shimctl-staged") {
+        return Some("agent".into());
+    }
+    if let Some(s) = command.iter().position(|w| *w == b"shimctl-sandbox") {
+        let after = &command[s..];
+        let dashes = after.iter().position(|w| *w == b"--")?;
+        return after.get(dashes + 1).map(|w| text(&base(w)));
+    }
+    match command.first() {
+        None => Some("shell".into()),
+        Some(w) if w.contains(&b'=') => Some("shell".into()),
+        Some(w) => Some(text(&base(w))),
+    }
+}
+
+/// Before stopping VM `vm` (`doing` says why): the sessions running in it end with it, so
+/// they are named, and on a terminal the user is asked; without one, only `--yes` goes on.
+pub fn may_stop(vm: &str, doing: &str, yes: bool) -> Result<bool> {
+    let running = sessions(vm);
+    if running.is_empty() {
+        return Ok(true);
+    }
+    let mut names = running.clone();
+    names.dedup();
+    let what = format!(
+        "{} session{} of VM `{vm}` run{} on this machine ({}); {doing} ends {}",
+        running.len(),
+        if running.len() == 1 { "" } else { "s" },
+        if running.len() == 1 { "s" } else { "" },
+        names.join(", "),
+        if running.len() == 1 { "it" } else { "them" }
+    );
+    if yes {
+        crate::tell!("shimctl: {what}");
+        return Ok(true);
+    }
+    crate::ui::confirm(
+        &format!("shimctl: {what}. Go on?"),
+        format!("{what}; end them first, or pass --yes"),
+    )
+}
+
+#[cfg(test)]
+mod session_tests {
+    use super::*;
+
+    fn of(line: &[&str]) -> Option<String> {
+        let words: Vec<&[u8]> = line.iter().map(|w| w.as_bytes()).collect();
+        session_of(&words, b"sandbox", b"lima-sandbox")
+    }
+
+    #[test]
+    fn sessions_are_told_by_what_they_run() {
+        let launcher = [
+            "/usr/bin/limactl",
+            "shell",
+            "--workdir",
+            "/p",
+            "--start",
+            "sandbox",
+            "/bin/bash",
+            "-c",
+            "SCRIPT",
+            "shimctl-sandbox",
+            "--vm",
+            "sandbox",
+            "--need",
+            "bwrap",
+            "--",
+            "claude",
+            "--dangerously-skip-permissions",
+        ];
+        assert_eq!(of(&launcher).as_deref(), Some("claude"));
+        assert_eq!(
+            of(&[
+                "limactl",
+                "shell",
+                "--workdir",
+                "/p",
+                "sandbox",
+                "codex",
+                "--yolo"
+            ])
+            .as_deref(),
+            Some("codex")
+        );
+        assert_eq!(
+            of(&[
+                "/usr/bin/python3",
+                "/t/limactl",
+                "shell",
+                "--workdir",
+                "/",
+                "sandbox"
+            ])
+            .as_deref(),
+            Some("shell")
+        );
+        assert_eq!(
+            of(&[
+                "ssh",
+                "-F",
+                "/x/ssh.config",
+                "lima-sandbox",
+                "--",
+                "cd /p; exec claude"
+            ])
+            .as_deref(),
+            Some("agent")
+        );
+        assert_eq!(
+            of(&["limactl", "shell", "--workdir", "/p", "other", "claude"]),
+            None
+        );
+        assert_eq!(of(&["limactl", "list", "--json", "sandbox"]), None);
+        assert_eq!(of(&["ssh", "lima-other"]), None);
     }
 }

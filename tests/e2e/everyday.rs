@@ -406,3 +406,63 @@ fn a_wrapper_runs_the_wrapped_agent_in_the_vm() {
         stderr(&out)
     );
 }
+
+/// Stopping the VM under running sessions ends them: `vm stop`, `share` and `unshare`
+/// (which restart it), and `vm delete`, name the sessions (by the program they run) and, without a terminal to ask on, change
+/// nothing unless `--yes`.
+#[test]
+fn the_vm_is_not_stopped_under_running_sessions_without_a_yes() {
+    let w = World::builder()
+        .config("[agents.sleeper]\ncommand = \"sleep\"\nfull_auto = false\n")
+        .build();
+    symlink(Path::new(SHIMCTL), &w.shims.join("sleeper"));
+    let mut session = w
+        .shim("sleeper")
+        .arg("300")
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let started = std::time::Instant::now();
+    while launcher_of(&w.root).is_none() {
+        assert!(
+            started.elapsed().as_secs() < 30,
+            "the session never started"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+    let other = w.root.join("other");
+    std::fs::create_dir_all(&other).unwrap();
+    let cases: [&[&str]; 3] = [
+        &["vm", "stop"],
+        &["share", other.to_str().unwrap()],
+        &["unshare", w.project.parent().unwrap().to_str().unwrap()],
+    ];
+    for args in cases {
+        let out = w.shimctl().args(args).output().unwrap();
+        assert_eq!(out.status.code(), Some(1), "{args:?}: {}", stderr(&out));
+        assert!(
+            stderr(&out).contains("1 session of VM `sandbox` runs on this machine (sleep)")
+                && stderr(&out).contains("or pass --yes"),
+            "{args:?}: {}",
+            stderr(&out)
+        );
+    }
+    assert!(
+        !w.limactl_calls()
+            .iter()
+            .any(|c| c[0] == "stop" || c[0] == "edit"),
+        "{:?}",
+        w.limactl_calls()
+    );
+    let out = w.shimctl().args(["vm", "stop", "--yes"]).output().unwrap();
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains("stopping it ends it"),
+        "{}",
+        stderr(&out)
+    );
+    assert!(w.limactl_calls().iter().any(|c| c[0] == "stop"));
+    let _ = session.kill();
+    let _ = session.wait();
+}
