@@ -32,7 +32,9 @@ pub struct Plan {
     pub guest_shell: String,
     pub vm: String,
     pub host_cwd: PathBuf,
-    pub mount: Mount,
+    /// The mount that holds the directory; None when it is not shared and the command
+    /// needs no project (it runs in the guest user's home).
+    pub mount: Option<Mount>,
     pub shell: ShellCommand,
     /// Variables set for limactl: its own controls and full-auto variables to forward.
     pub limactl_env: Vec<(OsString, OsString)>,
@@ -68,13 +70,19 @@ pub fn run(loaded: &Loaded, agent: &Agent, args: Vec<OsString>) -> Result<Infall
         return host::run_real(agent.program_file_name(), args);
     }
     let plan = plan(loaded, Guest::Agent(agent, &args))?;
-    if !plan.mount.writable {
-        crate::tell!(
+    match &plan.mount {
+        Some(m) if !m.writable => crate::tell!(
             "shimctl: note: {} is shared read-only with VM `{}`: {} cannot write there",
             plan.host_cwd.display(),
             plan.vm,
             agent.name
-        );
+        ),
+        Some(_) => {}
+        None => crate::tell!(
+            "shimctl: note: {} is not shared with VM `{}`; this needs no project, so it runs in the VM user's home",
+            plan.host_cwd.display(),
+            plan.vm
+        ),
     }
     exec_plan(plan)
 }
@@ -212,10 +220,17 @@ pub fn plan(loaded: &Loaded, guest: Guest<'_>) -> Result<Plan> {
             "cannot read the current directory ({e}); cd to a project directory"
         ))
     })?;
-    let Some((guest_cwd, mount)) = paths::guest_dir(&host_cwd, &instance.mounts) else {
-        return Err(not_shared(&host_cwd, &vm, &instance.mounts, agent));
+    let (guest_cwd, mount) = match paths::guest_dir(&host_cwd, &instance.mounts) {
+        Some((guest_cwd, mount)) => (guest_cwd, Some(mount.clone())),
+        // `claude --version`, `codex login`, `claude mcp ...` need no project: from a
+        // directory that is not shared they run in the VM user's home.
+        None => match (&guest, instance.guest_home.as_deref()) {
+            (Guest::Agent(agent, args), Some(home)) if needs_no_project(agent, args) => {
+                (PathBuf::from(home), None)
+            }
+            _ => return Err(not_shared(&host_cwd, &vm, &instance.mounts, agent)),
+        },
     };
-    let mount = mount.clone();
 
     let mut patterns = loaded.global_env();
     if let Guest::Agent(agent, _) = guest {
@@ -315,6 +330,18 @@ pub fn plan(loaded: &Loaded, guest: Guest<'_>) -> Result<Plan> {
 /// The agent must not be able to change what the host runs: shimctl's config, shims, cache
 /// and binary, the limactl it runs, LIMA_HOME. A symlink into a share (dotfile managers make
 /// them) counts where it leads.
+/// Whether the agent's arguments ask for no project: its help or version, or a subcommand
+/// that takes no permission mode (login, mcp, update, ...: the profile's skip list).
+fn needs_no_project(agent: &Agent, args: &[OsString]) -> bool {
+    match agent.command(args, &[]).decision {
+        FullAutoDecision::Subcommand(_) => true,
+        FullAutoDecision::UserFlag(flag) => {
+            ["--help", "-h", "--version", "-v", "-V"].contains(&flag.as_str())
+        }
+        _ => false,
+    }
+}
+
 fn own_files_not_shared(vm: &str, limactl: &Limactl, mounts: &[Mount]) -> Result<()> {
     if !mounts.iter().any(|m| m.writable) {
         return Ok(());

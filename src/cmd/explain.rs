@@ -84,16 +84,21 @@ pub fn run(args: &[OsString], full: bool) -> Result<Exit> {
         plan.host_cwd.display(),
         plan.guest_cwd().display()
     );
-    crate::say!(
-        "mount:     {} -> {} ({})",
-        mount.location.display(),
-        mount.mount_point.display(),
-        if mount.writable {
-            "writable"
-        } else {
-            "read-only"
-        }
-    );
+    match mount {
+        Some(mount) => crate::say!(
+            "mount:     {} -> {} ({})",
+            mount.location.display(),
+            mount.mount_point.display(),
+            if mount.writable {
+                "writable"
+            } else {
+                "read-only"
+            }
+        ),
+        None => crate::say!(
+            "mount:     none: the directory is not shared; this needs no project, so it runs in the VM user's home"
+        ),
+    }
     let names = &plan.shell.forwarded;
     crate::say!(
         "env:       {}",
@@ -136,7 +141,9 @@ pub fn run(args: &[OsString], full: bool) -> Result<Exit> {
             "note:      the arguments are too long for Lima's one ssh argument (128 KiB); an extra `limactl shell` call stages them in the VM first, and the command above runs them from there"
         );
     }
-    if plan.decision == Some(FullAutoDecision::Added) && !plan.mount.writable {
+    if plan.decision == Some(FullAutoDecision::Added)
+        && plan.mount.as_ref().is_some_and(|m| !m.writable)
+    {
         crate::say!("note:      the directory is read-only in the VM");
     }
     Ok(Exit::Success)

@@ -466,3 +466,38 @@ fn the_vm_is_not_stopped_under_running_sessions_without_a_yes() {
     let _ = session.kill();
     let _ = session.wait();
 }
+
+/// From a directory that is not shared, what needs no project (help, version, the
+/// subcommands that take no permission mode: `claude mcp`, `codex login`) runs in the VM
+/// user's home, with a note; agent work there is still refused.
+#[test]
+fn what_needs_no_project_runs_from_a_directory_that_is_not_shared() {
+    let w = World::new();
+    let elsewhere = w.root.join("not-shared");
+    std::fs::create_dir_all(&elsewhere).unwrap();
+    for args in [&["--version"][..], &["mcp", "list"]] {
+        let out = w
+            .shim("claude")
+            .args(args)
+            .current_dir(&elsewhere)
+            .output()
+            .unwrap();
+        assert!(out.status.success(), "{args:?}: {}", stderr(&out));
+        assert!(
+            stderr(&out).contains("is not shared with VM `sandbox`; this needs no project, so it runs in the VM user's home"),
+            "{}",
+            stderr(&out)
+        );
+        let rec = w.record("claude");
+        assert_eq!(rec.argv, words(args), "no full-auto flag for {args:?}");
+        assert_eq!(rec.cwd, w.guest_home, "{args:?}");
+    }
+    let out = w
+        .shim("claude")
+        .args(["-p", "fix it"])
+        .current_dir(&elsewhere)
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(125), "{}", stderr(&out));
+    assert!(stderr(&out).contains("not shared"), "{}", stderr(&out));
+}
