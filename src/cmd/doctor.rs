@@ -64,6 +64,9 @@ pub fn run(_: Args) -> Result<Exit> {
         check_shares(&mut r, &vm, listed);
     }
     let (names, installed) = check_shims(&mut r);
+    if installed {
+        check_callers(&mut r, &names);
+    }
     check_env(&mut r, &loaded, &names);
     let sandbox_on = check_sandbox(&mut r, &loaded, &names);
     let egress_on = check_egress(&mut r, &loaded, &names);
@@ -248,6 +251,105 @@ fn check_shims(r: &mut Report) -> (Vec<String>, bool) {
         }
     }
     (names, true)
+}
+
+/// What a program that starts a shell gets for the first agent: each shell installed
+/// here, as an IDE task, an orchestrator or a desktop launcher starts it (login or not), in
+/// an environment with only HOME, USER and a system PATH, so that only the start-up files
+/// decide. One that finds the host's program (or nothing) is named.
+fn check_callers(r: &mut Report, names: &[String]) {
+    let Some(agent) = names.first() else { return };
+    let Ok(dir) = shims::shim_dir(None) else {
+        return;
+    };
+    let shim = dir.join(agent);
+    let probe = format!("command -v -- {agent}");
+    let fish_probe = format!("command -v {agent}");
+    let callers: [(&str, &str, Vec<&str>); 5] = [
+        ("bash -lc", "bash", vec!["-lc", probe.as_str()]),
+        ("sh -lc", "sh", vec!["-lc", probe.as_str()]),
+        ("zsh -c", "zsh", vec!["-c", probe.as_str()]),
+        ("zsh -lc", "zsh", vec!["-lc", probe.as_str()]),
+        ("fish -c", "fish", vec!["-c", fish_probe.as_str()]),
+    ];
+    let system_path = "/usr/local/bin:/usr/bin:/bin";
+    let mut fine = Vec::new();
+    for (caller, shell, args) in callers {
+        let Some(program) =
+            crate::locations::executables_on_path(std::path::Path::new(shell)).next()
+        else {
+            continue;
+        };
+        let mut cmd = std::process::Command::new(&program);
+        cmd.args(&args)
+            .env_clear()
+            .env("PATH", system_path)
+            .stdin(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null());
+        for var in [
+            "HOME",
+            "USER",
+            "LOGNAME",
+            "ZDOTDIR",
+            "XDG_CONFIG_HOME",
+            "XDG_DATA_HOME",
+        ] {
+            if let Some(v) = std::env::var_os(var) {
+                cmd.env(var, v);
+            }
+        }
+        let Some(found) = output_within(cmd, std::time::Duration::from_secs(10)) else {
+            r.warn(
+                format!("`{caller} {agent}` did not answer within 10 s (a start-up file hangs?)"),
+                format!("look at the start-up files {shell} reads"),
+            );
+            continue;
+        };
+        let found = found.lines().last().unwrap_or("").trim().to_string();
+        if std::path::Path::new(&found) == shim {
+            fine.push(caller);
+        } else if found.is_empty() {
+            r.warn(
+                format!("`{caller}` finds no {agent} (programs that start it that way get none)"),
+                "install/install.sh, or source `shimctl init sh` from ~/.profile and ~/.zshenv",
+            );
+        } else {
+            r.warn(
+                format!("`{caller}` runs {found}, the host's {agent}, not the shim"),
+                "install/install.sh, or source `shimctl init sh` from ~/.profile and ~/.zshenv",
+            );
+        }
+    }
+    if !fine.is_empty() {
+        r.ok(format!("`{agent}` is the shim for {}", fine.join(", ")));
+    }
+}
+
+/// A command's stdout, or None when it did not end in time (it is killed then).
+fn output_within(mut cmd: std::process::Command, limit: std::time::Duration) -> Option<String> {
+    let mut child = cmd.stdout(std::process::Stdio::piped()).spawn().ok()?;
+    let mut stdout = child.stdout.take()?;
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        let mut text = String::new();
+        let _ = std::io::Read::read_to_string(&mut stdout, &mut text);
+        let _ = tx.send(text);
+    });
+    let deadline = std::time::Instant::now() + limit;
+    loop {
+        match child.try_wait() {
+            // Something it started in the background may hold its stdout: not for long.
+            Ok(Some(_)) => return rx.recv_timeout(std::time::Duration::from_secs(1)).ok(),
+            Ok(None) if std::time::Instant::now() < deadline => {
+                std::thread::sleep(std::time::Duration::from_millis(10));
+            }
+            _ => {
+                let _ = child.kill();
+                let _ = child.wait();
+                return None;
+            }
+        }
+    }
 }
 
 const GUEST_PROBE: &str = r#"for a in "$@"; do printf 'agent\t%s\t%s\n' "$a" "$(command -v -- "$a" || true)"; done

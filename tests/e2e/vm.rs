@@ -338,6 +338,20 @@ fn healthy() -> World {
         "[user]\n\tname = Ada\n\temail = ada@example.com\n",
     )
     .unwrap();
+    // The start-up files install.sh writes, so every caller doctor tries finds the shims.
+    let env = w.home.join(".local/share/shimctl/env");
+    let snippet = w.shimctl().args(["init", "sh"]).output().unwrap();
+    std::fs::write(&env, &snippet.stdout).unwrap();
+    let line = format!(". '{}'\n", env.display());
+    for f in [".profile", ".zshenv"] {
+        std::fs::write(w.home.join(f), &line).unwrap();
+    }
+    std::fs::create_dir_all(w.home.join(".config/fish")).unwrap();
+    std::fs::write(
+        w.home.join(".config/fish/config.fish"),
+        format!("'{SHIMCTL}' init fish | source\n"),
+    )
+    .unwrap();
     w
 }
 
@@ -351,6 +365,45 @@ fn doctor_passes_when_all_is_well() {
     assert!(line_with(&text, "is shared, writable").starts_with('✓'));
     assert!(line_with(&text, "claude is installed in the VM").starts_with('✓'));
     assert!(line_with(&text, "git identity in the VM: Ada <ada@example.com>").starts_with('✓'));
+    assert!(
+        line_with(
+            &text,
+            "`claude` is the shim for bash -lc, sh -lc, zsh -c, zsh -lc, fish -c"
+        )
+        .starts_with('✓'),
+        "{text}"
+    );
+}
+
+/// doctor tries each shell a program may start, with only the start-up files deciding,
+/// and names one that would run the host's program.
+#[test]
+fn doctor_names_the_callers_that_would_run_the_host_program() {
+    let w = healthy();
+    std::fs::remove_file(w.home.join(".zshenv")).unwrap();
+    let host_bin = w.home.join("bin");
+    std::fs::create_dir_all(&host_bin).unwrap();
+    w.write_exec(&host_bin.join("claude"), "#!/bin/sh\n");
+    std::fs::write(
+        w.home.join(".zshenv"),
+        format!("PATH={}:$PATH\n", host_bin.display()),
+    )
+    .unwrap();
+    let (code, text) = doctor(&mut w.shimctl());
+    assert_eq!(code, 0, "warnings only: {text}");
+    let line = line_with(&text, "`zsh -c` runs");
+    assert!(
+        line.starts_with('!')
+            && line.contains(&format!(
+                "{}, the host's claude, not the shim",
+                host_bin.join("claude").display()
+            )),
+        "{text}"
+    );
+    assert!(
+        line_with(&text, "`claude` is the shim for bash -lc, sh -lc, fish -c").starts_with('✓'),
+        "{text}"
+    );
 }
 
 #[test]
@@ -391,6 +444,8 @@ fn doctor_names_each_fault_with_its_fix() {
         w.shims.display(),
         w.lima_bin.display()
     );
+    // A fish without shimctl's line: the advice is to add it.
+    std::fs::remove_file(w.home.join(".config/fish/config.fish")).unwrap();
     let (code, text) = doctor(w.shimctl().env("PATH", &path).env("SHELL", "/usr/bin/fish"));
     assert_eq!(code, 1);
     assert!(
