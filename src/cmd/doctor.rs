@@ -26,18 +26,41 @@ struct Report {
     failed: bool,
 }
 
+/// The mark of a line, coloured when stdout is a terminal and NO_COLOR is unset or empty
+/// (https://no-color.org): green ✓, yellow ! for a warning, red ✗ for a failure.
+fn mark(symbol: &str, colour: &str) -> String {
+    use std::io::IsTerminal;
+    let plain = std::env::var_os("NO_COLOR").is_some_and(|v| !v.is_empty())
+        || !std::io::stdout().is_terminal();
+    if plain {
+        symbol.to_string()
+    } else {
+        format!("\x1b[{colour}m{symbol}\x1b[0m")
+    }
+}
+
 impl Report {
     fn ok(&mut self, text: impl AsRef<str>) {
-        crate::say!("✓ {}", text.as_ref());
+        crate::say!("{} {}", mark("✓", "32"), text.as_ref());
     }
 
     fn fail(&mut self, text: impl AsRef<str>, fix: impl AsRef<str>) {
         self.failed = true;
-        crate::say!("✗ {} (fix: {})", text.as_ref(), fix.as_ref());
+        crate::say!(
+            "{} {} (fix: {})",
+            mark("✗", "31"),
+            text.as_ref(),
+            fix.as_ref()
+        );
     }
 
     fn warn(&mut self, text: impl AsRef<str>, fix: impl AsRef<str>) {
-        crate::say!("! {} (fix: {})", text.as_ref(), fix.as_ref());
+        crate::say!(
+            "{} {} (fix: {})",
+            mark("!", "33"),
+            text.as_ref(),
+            fix.as_ref()
+        );
     }
 }
 
@@ -394,9 +417,10 @@ fn check_guest(
             (Some("agent"), Some(name), Some(path)) => {
                 r.ok(format!("{name} is installed in the VM ({path})"))
             }
-            (Some("git"), Some(key), Some("")) => r.fail(
-                format!("git {key} is not set in VM `{vm}`"),
-                format!("limactl shell {vm} git config --global {key} '...'"),
+            // Agents commit without it only with git's own guess: worth fixing, not broken.
+            (Some("git"), Some(key), Some("")) => r.warn(
+                format!("git {key} is not set in VM `{vm}` (agents' commits get a guessed one)"),
+                format!("shimctl run git config --global {key} '...'"),
             ),
             (Some("git"), Some(_), Some(value)) => git.push(value.to_string()),
             (Some("tool"), Some(tool), Some("")) if needed.contains(&tool) => {

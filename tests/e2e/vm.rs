@@ -463,7 +463,9 @@ fn doctor_names_each_fault_with_its_fix() {
         "{text}"
     );
     assert!(
-        line_with(&text, "git user.name is not set").starts_with('✗'),
+        line_with(&text, "git user.name is not set").starts_with('!')
+            && line_with(&text, "git user.name is not set")
+                .contains("(fix: shimctl run git config --global user.name '...')"),
         "{text}"
     );
 
