@@ -77,12 +77,7 @@ pub fn run(loaded: &Loaded, agent: &Agent, args: Vec<OsString>) -> Result<Infall
             plan.vm,
             agent.name
         ),
-        Some(_) => {}
-        None => crate::tell!(
-            "shimctl: note: {} is not shared with VM `{}`; this needs no project, so it runs in the VM user's home",
-            plan.host_cwd.display(),
-            plan.vm
-        ),
+        _ => {}
     }
     exec_plan(plan)
 }
@@ -90,6 +85,13 @@ pub fn run(loaded: &Loaded, agent: &Agent, args: Vec<OsString>) -> Result<Infall
 /// Replaces this process with the plan's `limactl shell` (or Lima's ssh, through the ssh
 /// door), staging arguments in the guest first when they are too long to pass.
 pub fn exec_plan(plan: Plan) -> Result<Infallible> {
+    if plan.mount.is_none() {
+        crate::tell!(
+            "shimctl: note: {} is not shared with VM `{}`, so this runs in the VM user's home",
+            plan.host_cwd.display(),
+            plan.vm
+        );
+    }
     let mut shell = plan.shell;
     let remove_env = vec![host::GUARD_VAR.into(), host::BYPASS_VAR.into()];
     if let Some(door) = &plan.door {
@@ -222,12 +224,15 @@ pub fn plan(loaded: &Loaded, guest: Guest<'_>) -> Result<Plan> {
     })?;
     let (guest_cwd, mount) = match paths::guest_dir(&host_cwd, &instance.mounts) {
         Some((guest_cwd, mount)) => (guest_cwd, Some(mount.clone())),
-        // `claude --version`, `codex login`, `claude mcp ...` need no project: from a
-        // directory that is not shared they run in the VM user's home.
+        // `claude --version`, `codex login`, `claude mcp ...` need no project, nor does
+        // what the user runs by hand (`shimctl shell`, `shimctl run git config --global`):
+        // from a directory that is not shared they run in the VM user's home. Agent work
+        // there is refused: it would not see the files the user is looking at.
         None => match (&guest, instance.guest_home.as_deref()) {
             (Guest::Agent(agent, args), Some(home)) if needs_no_project(agent, args) => {
                 (PathBuf::from(home), None)
             }
+            (Guest::Command(_), Some(home)) => (PathBuf::from(home), None),
             _ => return Err(not_shared(&host_cwd, &vm, &instance.mounts, agent)),
         },
     };

@@ -9,7 +9,7 @@ use crate::config;
 use crate::error::{Exit, Failure, Result};
 use crate::shim::{self, Guest};
 
-/// Run a command in the VM, in the directory that shows this one (it must be shared).
+/// Run a command in the VM, in the directory that shows this one (else the VM user's home).
 #[derive(FromArgs)]
 #[argh(subcommand, name = "run", help_triggers("-h", "--help", "help"))]
 pub struct Args {

@@ -7,7 +7,7 @@ use crate::config;
 use crate::error::{Exit, Result};
 use crate::shim::{self, Guest};
 
-/// Open a login shell in the VM, in the directory that shows this one (it must be shared).
+/// Open a login shell in the VM, in the directory that shows this one (else the VM user's home).
 #[derive(FromArgs)]
 #[argh(subcommand, name = "shell", help_triggers("-h", "--help", "help"))]
 pub struct Args {}
