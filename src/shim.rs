@@ -49,6 +49,8 @@ pub struct Plan {
     pub sandbox: Option<Sandbox>,
     /// How many leading words of the guest command are the sandbox's launcher.
     pub launcher_words: usize,
+    /// The VM is stopped and this start boots it first (`start = true`).
+    pub starts_vm: bool,
 }
 
 impl Plan {
@@ -89,6 +91,13 @@ pub fn exec_plan(plan: Plan) -> Result<Infallible> {
         crate::tell!(
             "shimctl: note: {} is not shared with VM `{}`, so this runs in the VM user's home",
             plan.host_cwd.display(),
+            plan.vm
+        );
+    }
+    if plan.starts_vm {
+        // Lima's own lines follow; this one says why the wait and how long.
+        crate::tell!(
+            "shimctl: VM `{}` is stopped; starting it first (usually under a minute, minutes on its first boot)",
             plan.vm
         );
     }
@@ -209,7 +218,8 @@ pub fn plan(loaded: &Loaded, guest: Guest<'_>) -> Result<Plan> {
     // Without --start, Lima 2.0.0-2.0.3 exits 0 and runs nothing for a stopped VM when
     // stdout is not a terminal (a script would think the agent succeeded); newer versions
     // fail with their own message. One stat and a kill(pid, 0) say it first, for all.
-    if !loaded.start() && !lima::host_agent_running(&lima::instance_dir(&vm)?) {
+    let running = lima::host_agent_running(&lima::instance_dir(&vm)?);
+    if !loaded.start() && !running {
         return Err(Failure::cannot_run(format!(
             "VM `{vm}` is stopped (the config says start = false); start it: shimctl vm start"
         )));
@@ -329,6 +339,7 @@ pub fn plan(loaded: &Loaded, guest: Guest<'_>) -> Result<Plan> {
         wildcard_forwarded,
         sandbox,
         launcher_words,
+        starts_vm: !running,
     })
 }
 

@@ -7,7 +7,7 @@ use argh::FromArgs;
 
 use crate::config;
 use crate::error::{Exit, Failure, Result};
-use crate::lima::{self, Limactl, control};
+use crate::lima::{self, Limactl, control, control::Progress};
 use crate::locations;
 
 /// Our Lima template for an agents VM (install/lima/agent.yaml).
@@ -42,12 +42,19 @@ struct CreateArgs {
     /// a Lima template file to use instead of shimctl's
     #[argh(option)]
     template: Option<PathBuf>,
+    /// show Lima's own lines as they come
+    #[argh(switch, short = 'v')]
+    verbose: bool,
 }
 
 /// Start the VM.
 #[derive(FromArgs)]
 #[argh(subcommand, name = "start", help_triggers("-h", "--help", "help"))]
-struct StartArgs {}
+struct StartArgs {
+    /// show Lima's own lines as they come
+    #[argh(switch, short = 'v')]
+    verbose: bool,
+}
 
 /// Stop the VM.
 #[derive(FromArgs)]
@@ -56,6 +63,9 @@ struct StopArgs {
     /// stop it even though agent sessions run in it (they end)
     #[argh(switch)]
     yes: bool,
+    /// show Lima's own lines as they come
+    #[argh(switch, short = 'v')]
+    verbose: bool,
 }
 
 /// Delete the VM (it is disposable: `shimctl vm create` makes a fresh one).
@@ -65,22 +75,34 @@ struct DeleteArgs {
     /// do not ask for confirmation (nor about the sessions running in it)
     #[argh(switch)]
     yes: bool,
+    /// show Lima's own lines as they come
+    #[argh(switch, short = 'v')]
+    verbose: bool,
 }
 
 /// Install in the VM what shimctl's template installs for egress (bubblewrap, socat,
 /// tinyproxy), for a VM made before that step existed. Runs as root in the VM.
 #[derive(FromArgs)]
 #[argh(subcommand, name = "provision", help_triggers("-h", "--help", "help"))]
-struct ProvisionArgs {}
+struct ProvisionArgs {
+    /// show Lima's own lines as they come
+    #[argh(switch, short = 'v')]
+    verbose: bool,
+}
 
 pub fn run(args: Args) -> Result<Exit> {
     let loaded = config::load()?;
     let (limactl, vm) = lima::target(&loaded)?;
     match args.command {
-        VmCommand::Create(a) => create(&limactl, &vm, a.template.as_deref())?,
-        VmCommand::Start(_) => {
+        VmCommand::Create(a) => create(&limactl, &vm, a.template.as_deref(), progress(a.verbose))?,
+        VmCommand::Start(a) => {
             lima::require_vm(&vm)?;
-            control::run(&limactl, &["start", "--tty=false", vm.as_str()])?;
+            control::step(
+                &limactl,
+                &format!("starting VM `{vm}` (usually under a minute)"),
+                &["start", "--tty=false", vm.as_str()],
+                progress(a.verbose),
+            )?;
         }
         VmCommand::Stop(a) => {
             lima::require_vm(&vm)?;
@@ -88,13 +110,19 @@ pub fn run(args: Args) -> Result<Exit> {
                 crate::say!("left VM `{vm}` running");
                 return Ok(Exit::Refused);
             }
-            control::run(&limactl, &["stop", "--tty=false", vm.as_str()])?;
+            control::step(
+                &limactl,
+                &format!("stopping VM `{vm}`"),
+                &["stop", "--tty=false", vm.as_str()],
+                progress(a.verbose),
+            )?;
         }
-        VmCommand::Provision(_) => {
+        VmCommand::Provision(a) => {
             lima::require_vm(&vm)?;
             let script = egress_provision_script();
-            control::run(
+            control::step(
                 &limactl,
+                &format!("installing bubblewrap, socat and tinyproxy in VM `{vm}`"),
                 &[
                     "shell",
                     "--workdir",
@@ -105,6 +133,7 @@ pub fn run(args: Args) -> Result<Exit> {
                     "-c",
                     script.as_str(),
                 ],
+                progress(a.verbose),
             )?;
             crate::say!("VM `{vm}` has what egress needs (bubblewrap, socat, tinyproxy)");
         }
@@ -114,11 +143,24 @@ pub fn run(args: Args) -> Result<Exit> {
                 crate::say!("left VM `{vm}` as it is");
                 return Ok(Exit::Refused);
             }
-            control::run(&limactl, &["delete", "--tty=false", "--force", vm.as_str()])?;
+            control::step(
+                &limactl,
+                &format!("deleting VM `{vm}`"),
+                &["delete", "--tty=false", "--force", vm.as_str()],
+                progress(a.verbose),
+            )?;
             crate::say!("deleted VM `{vm}`; `shimctl vm create` makes a fresh one");
         }
     }
     Ok(Exit::Success)
+}
+
+fn progress(verbose: bool) -> Progress {
+    if verbose {
+        Progress::Lima
+    } else {
+        Progress::Quiet
+    }
 }
 
 /// The template's egress step, between its begin and end lines, unindented: one script for
@@ -148,12 +190,13 @@ fn confirm_delete(vm: &str) -> Result<bool> {
     )
 }
 
-fn create(limactl: &Limactl, vm: &str, template: Option<&Path>) -> Result<()> {
+fn create(limactl: &Limactl, vm: &str, template: Option<&Path>, progress: Progress) -> Result<()> {
     if lima::exists(vm)? {
         return Err(Failure::refused(format!(
             "VM `{vm}` already exists; to start over: shimctl vm delete, then shimctl vm create"
         )));
     }
+    let from = template.map_or("shimctl's template".into(), |t| t.display().to_string());
     let template = match template {
         Some(t) if t.is_file() => t.to_path_buf(),
         Some(t) => {
@@ -165,8 +208,9 @@ fn create(limactl: &Limactl, vm: &str, template: Option<&Path>) -> Result<()> {
         None => write_embedded_template()?,
     };
     // --mount-none: whatever the template or Lima's defaults say, no host directory is shared.
-    control::run(
+    control::step(
         limactl,
+        &format!("creating VM `{vm}` from {from}"),
         &[
             "create".as_ref(),
             "--tty=false".as_ref(),
@@ -174,8 +218,16 @@ fn create(limactl: &Limactl, vm: &str, template: Option<&Path>) -> Result<()> {
             "--mount-none".as_ref(),
             template.as_os_str(),
         ],
+        progress,
     )?;
-    control::run(limactl, &["start", "--tty=false", vm])?;
+    control::step(
+        limactl,
+        &format!(
+            "starting VM `{vm}` for the first time: it fetches its image and installs the agents, often 3-10 minutes"
+        ),
+        &["start", "--tty=false", vm],
+        progress,
+    )?;
     copy_git_identity(limactl, vm);
     crate::say!("VM `{vm}` is ready; share a project with it: cd ~/Projects && shimctl share .");
     Ok(())
@@ -214,12 +266,12 @@ fn copy_git_identity(limactl: &Limactl, vm: &str) {
                 ) {
                     Some(_) => crate::say!("set git {key} in the VM to the host's: {value}"),
                     None => crate::say!(
-                        "could not set git {key} in the VM; set it there with: git config --global {key} ..."
+                        "could not set git {key} in the VM; set it there: shimctl run git config --global {key} '...'"
                     ),
                 }
             }
             None => crate::say!(
-                "the host has no git {key}; set it in the VM with: git config --global {key} ..."
+                "the host has no git {key}; set it in the VM: shimctl run git config --global {key} '...'"
             ),
         }
     }

@@ -3,6 +3,7 @@
 
 use std::ffi::{OsStr, OsString};
 use std::os::unix::ffi::OsStringExt;
+use std::os::unix::fs::OpenOptionsExt;
 use std::path::{Path, PathBuf};
 
 use super::{Limactl, process};
@@ -21,6 +22,107 @@ pub fn run<S: AsRef<OsStr>>(limactl: &Limactl, args: &[S]) -> Result<()> {
             "`{}` failed; see Lima's message above",
             process::shown(&args)
         )))
+    }
+}
+
+/// How a long limactl step shows itself: Lima's own lines (`-v`), or shimctl's one line.
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub enum Progress {
+    Lima,
+    Quiet,
+}
+
+/// Runs a long limactl step (`create`, `start`, `stop`, ...) as one line of shimctl's:
+/// DOING with the time elapsed, redrawn on a terminal, a start and an end line otherwise.
+/// Lima's lines go to a log in shimctl's cache; they are shown when the step fails, and
+/// streamed as they come with `Progress::Lima`.
+pub fn step<S: AsRef<OsStr>>(
+    limactl: &Limactl,
+    doing: &str,
+    args: &[S],
+    progress: Progress,
+) -> Result<()> {
+    use std::io::{IsTerminal, Write};
+    let started = std::time::Instant::now();
+    let verb = args
+        .first()
+        .and_then(|a| a.as_ref().to_str())
+        .unwrap_or("limactl");
+    let log_path = crate::locations::cache_dir().map(|d| d.join(format!("limactl-{verb}.log")));
+    let log = log_path.as_ref().and_then(|path| {
+        std::fs::create_dir_all(path.parent()?).ok()?;
+        std::fs::OpenOptions::new()
+            .write(true)
+            .create(true)
+            .truncate(true)
+            .mode(0o600)
+            .open(path)
+            .ok()
+    });
+    let (Progress::Quiet, Some(log), Some(log_path)) = (progress, log, &log_path) else {
+        crate::tell!("shimctl: {doing}...");
+        run(limactl, args)?;
+        crate::tell!("shimctl: {doing}: done in {}", elapsed(started.elapsed()));
+        return Ok(());
+    };
+    let terminal = std::io::stderr().is_terminal();
+    if !terminal {
+        crate::tell!("shimctl: {doing}...");
+    }
+    let frames = ['|', '/', '-', '\\'];
+    let mut frame = 0;
+    let status = process::logged(&limactl.path, args, log, limactl.vm_timeout, |t| {
+        if terminal {
+            frame = (frame + 1) % frames.len();
+            let _ = write!(
+                std::io::stderr(),
+                "\r\x1b[Kshimctl: {doing} {} {}",
+                frames[frame],
+                elapsed(t)
+            );
+        }
+    });
+    if terminal {
+        let _ = write!(std::io::stderr(), "\r\x1b[K");
+    }
+    let args: Vec<OsString> = args.iter().map(|a| a.as_ref().to_os_string()).collect();
+    let shown_log = crate::locations::tilde_form(log_path).unwrap_or_else(|| log_path.clone());
+    match status {
+        Ok(status) if status.success() => {
+            crate::tell!("shimctl: {doing}: done in {}", elapsed(started.elapsed()));
+            Ok(())
+        }
+        Ok(_) => {
+            crate::tell!(
+                "shimctl: {doing}: failed after {}",
+                elapsed(started.elapsed())
+            );
+            let text = std::fs::read(log_path).unwrap_or_default();
+            let text = String::from_utf8_lossy(&text);
+            let lines: Vec<&str> = text.lines().collect();
+            for line in &lines[lines.len().saturating_sub(LOG_TAIL)..] {
+                crate::tell!("  {line}");
+            }
+            Err(Failure::cannot_run(format!(
+                "`{}` failed; Lima's lines are above, all of them in {}",
+                process::shown(&args),
+                shown_log.display()
+            )))
+        }
+        Err(e) => Err(e),
+    }
+}
+
+/// Lima's last lines shown when a step fails: its error and what led to it.
+const LOG_TAIL: usize = 20;
+
+/// `42 s`, `3 min 05 s`.
+fn elapsed(t: std::time::Duration) -> String {
+    let s = t.as_secs();
+    if s < 60 {
+        format!("{s} s")
+    } else {
+        format!("{} min {:02} s", s / 60, s % 60)
     }
 }
 

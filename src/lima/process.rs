@@ -147,6 +147,42 @@ pub fn detached<S: AsRef<OsStr>>(
     on_terminal(limactl, args, timeout, true)
 }
 
+/// Runs `limactl ARGS` in the terminal's process group (Ctrl-C reaches it as it reaches
+/// shimctl) with its output appended to `log` instead of the terminal, calling `tick` with
+/// the time elapsed about ten times a second while it runs.
+pub fn logged<S: AsRef<OsStr>>(
+    limactl: &Path,
+    args: &[S],
+    log: std::fs::File,
+    timeout: Duration,
+    mut tick: impl FnMut(Duration),
+) -> Result<ExitStatus> {
+    let args: Vec<OsString> = args.iter().map(|a| a.as_ref().to_os_string()).collect();
+    let err = log.try_clone().map_err(|e| cannot_start(limactl, e))?;
+    let child = Command::new(limactl)
+        .args(&args)
+        .stdin(Stdio::null())
+        .stdout(log)
+        .stderr(err)
+        .spawn()
+        .map_err(|e| cannot_start(limactl, e))?;
+    let pid = child.id();
+    let started = Instant::now();
+    let done = wait_in_thread(child);
+    loop {
+        match done.recv_timeout(Duration::from_millis(100)) {
+            Ok(status) => return status.map_err(|e| cannot_start(limactl, e)),
+            Err(mpsc::RecvTimeoutError::Timeout) if started.elapsed() < timeout => {
+                tick(started.elapsed())
+            }
+            Err(_) => {
+                kill(pid, false);
+                return Err(timed_out(&args, timeout));
+            }
+        }
+    }
+}
+
 fn on_terminal<S: AsRef<OsStr>>(
     limactl: &Path,
     args: &[S],

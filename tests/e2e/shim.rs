@@ -525,4 +525,17 @@ fn stopped_vm_is_started_unless_configured_not_to() {
     let out = w.shim("claude").arg("x").output().unwrap();
     assert!(out.status.success(), "{}", stderr(&out));
     assert!(w.ran("claude"));
+    // The wait is announced once, before Lima boots the VM ...
+    assert_eq!(
+        stderr(&out)
+            .matches("is stopped; starting it first")
+            .count(),
+        1,
+        "{}",
+        stderr(&out)
+    );
+    // ... and a running VM starts the agent without a word.
+    let out = w.shim("claude").arg("x").output().unwrap();
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert!(!stderr(&out).contains("starting it"), "{}", stderr(&out));
 }

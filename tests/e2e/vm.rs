@@ -102,10 +102,20 @@ fn vm_create_uses_our_template_shares_nothing_and_copies_git_identity() {
         serde_json::json!([]),
         "created with --mount-none"
     );
+    // shimctl's steps with their times; Lima's lines only in the log.
+    let err = stderr(&out);
+    for step in [
+        "shimctl: creating VM `agents` from shimctl's template: done in ",
+        "shimctl: starting VM `agents` for the first time: it fetches its image and installs the agents, often 3-10 minutes: done in ",
+    ] {
+        assert!(err.contains(step), "{step}\n{err}");
+    }
     assert!(
-        stderr(&out).contains("Starting the instance agents"),
-        "Lima's progress streams through"
+        !err.contains("level=info"),
+        "Lima's lines are not shown: {err}"
     );
+    let log = std::fs::read_to_string(w.home.join(".cache/shimctl/limactl-start.log")).unwrap();
+    assert!(log.contains("Starting the instance agents"), "{log}");
     let git = std::fs::read_to_string(w.guest_home.join(".gitconfig")).unwrap();
     assert!(
         git.contains("Ada Lovelace") && git.contains("ada@example.com"),
@@ -120,6 +130,55 @@ fn vm_create_uses_our_template_shares_nothing_and_copies_git_identity() {
         .unwrap();
     assert_eq!(out.status.code(), Some(1));
     assert!(stderr(&out).contains("already exists"), "{}", stderr(&out));
+}
+
+/// A step that fails shows Lima's last lines and where the rest is; `-v` streams them all.
+#[test]
+fn a_failed_vm_step_shows_limas_lines_and_verbose_streams_them() {
+    let w = World::new();
+    let out = w
+        .shimctl()
+        .args(["vm", "create"])
+        .env("SHIMCTL_VM", "agents")
+        .env("FAKE_LIMA_FAIL", "start")
+        .output()
+        .unwrap();
+    assert_failed(
+        &w,
+        &out,
+        125,
+        &[
+            "`limactl start --tty=false agents` failed; Lima's lines are above, all of them in ~/.cache/shimctl/limactl-start.log",
+        ],
+    );
+    let err = stderr(&out);
+    assert!(
+        err.contains("starting VM `agents` for the first time"),
+        "{err}"
+    );
+    assert!(err.contains(": failed after "), "{err}");
+    assert!(
+        err.contains("  time=\"now\" level=fatal msg=\"did not receive an event"),
+        "{err}"
+    );
+    assert!(
+        err.contains("waiting (29)") && !err.contains("waiting (9)"),
+        "the last 20 lines: {err}"
+    );
+
+    let out = w
+        .shimctl()
+        .args(["vm", "start", "-v"])
+        .env("SHIMCTL_VM", "agents")
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", stderr(&out));
+    let err = stderr(&out);
+    assert!(err.contains("Starting the instance agents"), "{err}");
+    assert!(
+        err.contains("shimctl: starting VM `agents` (usually under a minute): done in "),
+        "{err}"
+    );
 }
 
 #[test]
