@@ -171,7 +171,7 @@ add_line() {
 install() {
     command -v cargo >/dev/null 2>&1 || die "cargo not found; install Rust first (https://rustup.rs)"
     say "building shimctl and installing it into $root/bin (the first build takes a minute)"
-    # On Linux with glibc a static build starts faster (README, Overhead). It needs an
+    # On Linux with glibc a static build starts faster (docs/overhead.md). It needs an
     # explicit --target, so that the flag reaches only shimctl and not the proc-macros
     # cargo builds for the host. macOS builds stay dynamic.
     target_args=""

@@ -1,7 +1,7 @@
 //! Egress policy: which hosts an agent may reach from its in-guest sandbox. Computed here,
 //! on the host, at every start, and handed to the guest launcher (`shell/egress.bash`) as
 //! arguments, so nothing the agent writes in the VM changes the next start's policy.
-//! docs/egress.md has the design; the rule syntax is documented in the README.
+//! docs/egress.md has the design; the rule syntax is documented in docs/security.md.
 
 use std::fmt;
 

@@ -1,6 +1,6 @@
 //! One error type for everything that ends shimctl early: an exit status with a name and a
 //! message for people (cause + fix, one or two lines). Every status shimctl itself chooses
-//! is an [`Exit`]; the README's Troubleshooting lists them. The named statuses are modelled
+//! is an [`Exit`]; docs/troubleshooting.md lists them. The named statuses are modelled
 //! on Volta's `ExitCode` (crates/volta-core/src/error/mod.rs).
 
 use std::fmt;

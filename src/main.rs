@@ -3,8 +3,8 @@
 //!
 //! The entry point is C's `main`, not Rust's (`no_main`): typing `claude` pays for every
 //! step before the final exec, and Rust's runtime start-up (reading /proc/self/maps, a
-//! signal stack, handlers) measured as a good part of the shim's own cost (README,
-//! Overhead). What of it matters is done here: the standard descriptors are made sure to
+//! signal stack, handlers) measured as a good part of the shim's own cost
+//! (docs/overhead.md). What of it matters is done here: the standard descriptors are made sure to
 //! be open, and SIGPIPE is ignored so a write to a closed pipe is an error to handle (std
 //! resets it to the default for the programs it execs: exec.rs). `std::env::args_os` still
 //! works: std captures argv itself on the platforms shimctl supports.

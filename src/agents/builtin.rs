@@ -1,6 +1,6 @@
 //! The built-in agent profiles: the one place a maintainer edits when an agent's CLI
 //! changes. Checked against the real CLIs at the versions pinned in tests/agents/ by the
-//! profile check (`check.rs`, see README, Development): every real subcommand must be
+//! profile check (`check.rs`, see docs/development.md): every real subcommand must be
 //! classified here, every real permission-choosing flag listed, every value-taking flag
 //! known, and the full-auto flag must parse where the shim puts it. docs/agents.md has the
 //! facts users need. The config can change any of these or add agents.

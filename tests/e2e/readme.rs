@@ -1,5 +1,6 @@
 //! The README and docs stand alone: every file they link to is in the repository, nothing
-//! points outside it, and the documented explain output is what explain prints.
+//! points outside it, the README links every document, and the documented explain output
+//! is what explain prints.
 
 use std::path::{Path, PathBuf};
 
@@ -45,6 +46,23 @@ fn links_stay_inside_the_repository_and_exist() {
     }
 }
 
+/// The README is the first screen; each document in docs/ is reachable from it, so no
+/// page is found only by browsing the tree.
+#[test]
+fn the_readme_links_every_document() {
+    let readme = std::fs::read_to_string(Path::new(ROOT).join("README.md")).unwrap();
+    let linked = link_targets(&readme);
+    for entry in std::fs::read_dir(Path::new(ROOT).join("docs")).unwrap() {
+        let name = format!("docs/{}", entry.unwrap().file_name().to_string_lossy());
+        assert!(linked.contains(&name), "README does not link {name}");
+    }
+    assert!(
+        readme.len() <= 12 * 1024,
+        "README is {} bytes: move detail to docs/",
+        readme.len()
+    );
+}
+
 #[test]
 fn nothing_in_the_repository_points_outside_it() {
     let out = std::process::Command::new("git")
@@ -63,12 +81,12 @@ fn nothing_in_the_repository_points_outside_it() {
 
 #[test]
 fn the_explain_example_has_the_fields_explain_prints() {
-    let readme = std::fs::read_to_string(Path::new(ROOT).join("README.md")).unwrap();
-    let example = readme
+    let usage = std::fs::read_to_string(Path::new(ROOT).join("docs/usage.md")).unwrap();
+    let example = usage
         .split("$ shimctl explain claude")
         .nth(1)
         .and_then(|rest| rest.split("```").next())
-        .expect("the README shows an explain example");
+        .expect("docs/usage.md shows an explain example");
     let labels = |text: &str| -> Vec<String> {
         text.lines()
             .filter_map(|l| l.split_once(':').map(|(k, _)| k.to_string()))
@@ -84,7 +102,11 @@ fn the_explain_example_has_the_fields_explain_prints() {
         .output()
         .unwrap();
     assert!(out.status.success(), "{}", stderr(&out));
-    assert_eq!(labels(example), labels(&stdout(&out)), "README:\n{example}");
+    assert_eq!(
+        labels(example),
+        labels(&stdout(&out)),
+        "docs/usage.md:\n{example}"
+    );
     let command = stdout(&out)
         .lines()
         .next()
@@ -96,6 +118,6 @@ fn the_explain_example_has_the_fields_explain_prints() {
     assert!(
         example
             .contains(&command.replace(&w.project.display().to_string(), "/Users/me/Projects/app")),
-        "README's command differs from `limactl {command}`"
+        "docs/usage.md's command differs from `limactl {command}`"
     );
 }
