@@ -14,8 +14,8 @@ use serde::de::{self, Deserializer};
 use crate::agents::{self, Agent};
 use crate::env_policy::{self, valid_env_name};
 use crate::error::{Failure, Result};
+use crate::host_dirs::{self, ReadError};
 use crate::invoked::{self, CONTROL_NAME};
-use crate::locations::{self, ReadError};
 
 /// Larger than any hand-written config; a bigger file is a mistake, not a config.
 const MAX_CONFIG_BYTES: u64 = 1 << 20;
@@ -87,12 +87,12 @@ pub struct EgressTable {
 }
 
 #[derive(Debug, Clone)]
-pub struct EgressRule(pub crate::egress::Rule);
+pub struct EgressRule(pub crate::egress_rule::Rule);
 
 impl<'de> Deserialize<'de> for EgressRule {
     fn deserialize<D: Deserializer<'de>>(d: D) -> std::result::Result<Self, D::Error> {
         let s = String::deserialize(d)?;
-        crate::egress::Rule::parse(&s)
+        crate::egress_rule::Rule::parse(&s)
             .map(EgressRule)
             .map_err(de::Error::custom)
     }
@@ -227,10 +227,10 @@ pub struct Loaded {
 }
 
 pub fn load() -> Result<Loaded> {
-    let Some((path, explicit)) = locations::config_file() else {
+    let Some((path, explicit)) = host_dirs::config_file() else {
         return Ok(Loaded::default());
     };
-    let text = match locations::read_small_file(&path, MAX_CONFIG_BYTES) {
+    let text = match host_dirs::read_small_file(&path, MAX_CONFIG_BYTES) {
         Ok(bytes) => bytes,
         Err(ReadError::Missing) if !explicit => {
             return Ok(Loaded {
@@ -242,7 +242,7 @@ pub fn load() -> Result<Loaded> {
             return Err(Failure::cannot_run(format!(
                 "cannot read the config file {}: {e}; fix it or unset {}",
                 path.display(),
-                locations::CONFIG_VAR
+                host_dirs::CONFIG_VAR
             )));
         }
     };
@@ -271,7 +271,7 @@ fn check_agent_names(config: &Config) -> std::result::Result<(), String> {
         if Agent::builtin(&name.0).is_some() || table.command.is_some() {
             continue;
         }
-        let has_shim = locations::default_shim_dir()
+        let has_shim = host_dirs::default_shim_dir()
             .is_some_and(|d| std::fs::symlink_metadata(d.join(&name.0)).is_ok());
         if has_shim {
             continue;
@@ -383,7 +383,7 @@ impl Loaded {
     /// printed in the VM, where the host's full path means little.
     pub fn short_display_path(&self) -> String {
         match &self.path {
-            Some(p) => locations::tilde_form(p)
+            Some(p) => host_dirs::tilde_form(p)
                 .unwrap_or_else(|| p.clone())
                 .display()
                 .to_string(),
@@ -473,6 +473,16 @@ impl Loaded {
     }
 
     /// Patterns of variables every agent gets: the built-in terminal/locale set plus the config's.
+    /// The variable patterns forwarded for AGENT (None: `shimctl shell`/`run`): the global
+    /// ones and the agent's own.
+    pub fn env_patterns(&self, agent: Option<&Agent>) -> Vec<String> {
+        let mut patterns = self.global_env();
+        if let Some(agent) = agent {
+            patterns.extend(agent.env.iter().cloned());
+        }
+        patterns
+    }
+
     pub fn global_env(&self) -> Vec<String> {
         let mut env: Vec<String> = agents::GLOBAL_ENV.iter().map(|s| s.to_string()).collect();
         env.extend(self.config.env.iter().map(|p| p.0.clone()));

@@ -6,7 +6,7 @@ use std::ffi::OsString;
 use crate::config;
 use crate::error::Failure;
 use crate::invoked::{self, ARG0_VAR, CONTROL_NAME};
-use crate::{cmd, shim};
+use crate::{cmd, launch};
 
 pub fn run() -> i32 {
     let mut args = std::env::args_os();
@@ -20,12 +20,12 @@ pub fn run() -> i32 {
     if name == invoked::WRAP_NAME {
         return match run_wrapped(rest) {
             Ok(never) => match never {},
-            Err(failure) => failure.report(),
+            Err(failure) => crate::ui::report(&failure),
         };
     }
     match run_shim(&name, rest) {
         Ok(never) => match never {},
-        Err(failure) => failure.report(),
+        Err(failure) => crate::ui::report(&failure),
     }
 }
 
@@ -38,7 +38,7 @@ fn run_shim(name: &str, args: Vec<OsString>) -> Result<std::convert::Infallible,
             loaded.display_path(),
         )));
     };
-    shim::run(&loaded, &agent, args)
+    launch::run(&loaded, &agent, args)
 }
 
 /// A program wrapper, as editors and launchers call one (VS Code's
@@ -59,13 +59,13 @@ pub fn run_wrapped(args: Vec<OsString>) -> Result<std::convert::Infallible, Fail
             "shimctl wrap: {} is none of the agents shimctl knows ({}); point the wrapper setting at the shim itself instead (e.g. {}/claude)",
             std::path::Path::new(program).display(),
             names.join(", "),
-            crate::locations::default_shim_dir()
+            crate::host_dirs::default_shim_dir()
                 .map(|d| d.display().to_string())
                 .unwrap_or_else(|| "the shim directory".into())
         )));
     };
     let agent = loaded.agent(&name).expect("a known agent name");
-    shim::run(&loaded, &agent, rest.to_vec())
+    launch::run(&loaded, &agent, rest.to_vec())
 }
 
 /// Which agent a wrapped program is: its file name (`claude`), else the nearest directory

@@ -36,7 +36,11 @@ impl Exit {
 #[derive(Debug)]
 pub struct Failure {
     pub exit: Exit,
+    /// What went wrong (and, until a caller gives `fix` apart, what to do).
     pub message: String,
+    /// The command or step that fixes it, when known apart from the cause: doctor shows
+    /// it in its own column, everything else after the cause.
+    pub fix: Option<String>,
 }
 
 impl Failure {
@@ -44,7 +48,13 @@ impl Failure {
         Failure {
             exit,
             message: message.into(),
+            fix: None,
         }
+    }
+
+    pub fn with_fix(mut self, fix: impl Into<String>) -> Self {
+        self.fix = Some(fix.into());
+        self
     }
 
     pub fn cannot_run(message: impl Into<String>) -> Self {
@@ -74,17 +84,15 @@ impl Failure {
     pub fn code(&self) -> i32 {
         self.exit.code()
     }
-
-    /// Prints the message the way every shimctl failure looks and returns the exit status.
-    pub fn report(&self) -> i32 {
-        crate::ui::error_line(&format!("shimctl: {}", self.message));
-        self.code()
-    }
 }
 
 impl fmt::Display for Failure {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(&self.message)
+        f.write_str(&self.message)?;
+        match &self.fix {
+            Some(fix) => write!(f, "; {fix}"),
+            None => Ok(()),
+        }
     }
 }
 

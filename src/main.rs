@@ -11,23 +11,24 @@
 #![cfg_attr(not(test), no_main)]
 
 mod agents;
+mod bypass;
 mod cmd;
 mod config;
 mod dispatch;
 mod egress;
+mod egress_rule;
 mod env_policy;
 mod error;
 mod exec;
-mod exposure;
-mod host;
+mod guest_paths;
+mod host_dirs;
 mod invoked;
+mod launch;
 mod lima;
-mod locations;
-mod paths;
 mod quote;
 mod sandbox;
-mod shim;
-mod shims;
+mod share_risks;
+mod shim_dir;
 mod signals;
 mod ui;
 

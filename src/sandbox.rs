@@ -96,7 +96,9 @@ pub fn for_agent(loaded: &Loaded, agent: &Agent, mounts: &[Mount]) -> Option<San
         .map(|t| t.unprotected.as_slice())
         .unwrap_or_default()
         .iter()
-        .filter_map(|p| crate::paths::guest_dir(&crate::locations::expand_tilde(&p.0), mounts))
+        .filter_map(|p| {
+            crate::guest_paths::guest_dir(&crate::host_dirs::expand_tilde(&p.0), mounts)
+        })
         .map(|(guest, _)| guest)
         .collect();
     let mut tools: Vec<String> = HOME_TOOLS.iter().map(|s| s.to_string()).collect();

@@ -65,6 +65,12 @@ pub fn confirm(question: &str, refusal: String) -> crate::error::Result<bool> {
     Ok(matches!(answer.trim(), "y" | "Y" | "yes"))
 }
 
+/// Prints a failure the way every shimctl failure looks and returns its exit status.
+pub fn report(failure: &crate::error::Failure) -> i32 {
+    error_line(&format!("shimctl: {failure}"));
+    failure.code()
+}
+
 /// The exit status once the command is done: a lost stdout (other than a closed pipe)
 /// fails a command that otherwise succeeded, as coreutils do.
 pub fn finish(code: i32) -> i32 {

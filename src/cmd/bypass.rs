@@ -4,9 +4,9 @@ use std::ffi::OsString;
 
 use argh::FromArgs;
 
+use crate::bypass;
 use crate::config;
 use crate::error::{Exit, Failure, Result};
-use crate::host;
 use crate::invoked;
 
 /// Run the host's real AGENT program with ARGS, outside the VM.
@@ -28,5 +28,5 @@ pub fn run(mut args: Vec<OsString>) -> Result<Exit> {
     let name = invoked::name_of(&args.remove(0));
     // A broken config must not stop a user from reaching the host's own program.
     let program = config::load().unwrap_or_default().program_for(&name);
-    match host::run_real(&program, args)? {}
+    match bypass::run_real(&program, args)? {}
 }

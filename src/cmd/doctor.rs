@@ -9,12 +9,12 @@ use crate::config::{self, Loaded};
 use crate::egress;
 use crate::env_policy;
 use crate::error::{Exit, Result};
-use crate::exposure::exposed_secrets;
+use crate::guest_paths;
 use crate::lima::{self, Limactl, Listed, control};
-use crate::paths;
 use crate::quote::sh_quote;
 use crate::sandbox;
-use crate::shims::{self, Standing};
+use crate::share_risks::exposed_secrets;
+use crate::shim_dir::{self, Standing};
 
 /// Check the set-up: Lima, the VM, sharing, the shims on PATH, the agents inside the VM.
 #[derive(FromArgs)]
@@ -123,12 +123,8 @@ fn check_lima(r: &mut Report, loaded: &Loaded, vm: &str) -> Option<(Limactl, Lis
     let limactl = match lima::find_limactl(loaded) {
         Ok(p) => p,
         Err(f) => {
-            // The message already says how to install Lima: say it once.
-            let (cause, fix) = f
-                .message
-                .rsplit_once("; ")
-                .unwrap_or((&f.message, "see the message"));
-            r.fail(cause, fix);
+            let fix = f.fix.unwrap_or_else(|| "see the message".into());
+            r.fail(f.message, fix);
             return None;
         }
     };
@@ -166,7 +162,7 @@ fn check_lima(r: &mut Report, loaded: &Loaded, vm: &str) -> Option<(Limactl, Lis
 fn check_shares(r: &mut Report, vm: &str, listed: &Listed) {
     let mounts = &listed.instance.mounts;
     match std::env::current_dir() {
-        Ok(cwd) => match paths::guest_dir(&cwd, mounts) {
+        Ok(cwd) => match guest_paths::guest_dir(&cwd, mounts) {
             Some((guest, m)) if m.writable => r.ok(format!(
                 "{} is shared, writable, at {}",
                 cwd.display(),
@@ -220,8 +216,7 @@ fn check_env(r: &mut Report, loaded: &Loaded, names: &[String]) {
         let Some(agent) = loaded.agent(name) else {
             continue;
         };
-        let mut patterns = loaded.global_env();
-        patterns.extend(agent.env.iter().cloned());
+        let patterns = loaded.env_patterns(Some(&agent));
         let forwarded = env_policy::select(&patterns, host.iter().cloned());
         for group in env_policy::wildcard_matches(&patterns, &forwarded) {
             if !seen.contains(&group) {
@@ -243,14 +238,14 @@ fn check_env(r: &mut Report, loaded: &Loaded, names: &[String]) {
 /// and whether they are installed shims (else the default agents, checked loosely).
 fn check_shims(r: &mut Report) -> (Vec<String>, bool) {
     let defaults = || DEFAULT_AGENTS.iter().map(|s| s.to_string()).collect();
-    let (Ok(me), Ok(dir)) = (shims::me(), shims::shim_dir(None)) else {
+    let (Ok(me), Ok(dir)) = (shim_dir::me(), shim_dir::shim_dir(None)) else {
         r.fail(
             "cannot find the shimctl binary or the shim directory",
             "set HOME",
         );
         return (defaults(), false);
     };
-    let names = shims::ours(&dir, &me);
+    let names = shim_dir::ours(&dir, &me);
     if names.is_empty() {
         r.fail(format!("no shims in {}", dir.display()), "shimctl install");
         return (defaults(), false);
@@ -261,15 +256,15 @@ fn check_shims(r: &mut Report) -> (Vec<String>, bool) {
         names.join(", ")
     ));
     for name in &names {
-        match shims::standing(name, &me) {
+        match shim_dir::standing(name, &me) {
             Standing::First => r.ok(format!("`{name}` on PATH is the shim")),
             Standing::Shadowed(p) => r.fail(
                 format!("`{name}` on PATH is {}, not the shim", p.display()),
-                shims::path_advice(&dir),
+                shim_dir::path_advice(&dir),
             ),
             Standing::NotOnPath => r.fail(
                 format!("{} is not on PATH", dir.display()),
-                shims::path_advice(&dir),
+                shim_dir::path_advice(&dir),
             ),
         }
     }
@@ -282,7 +277,7 @@ fn check_shims(r: &mut Report) -> (Vec<String>, bool) {
 /// decide. One that finds the host's program (or nothing) is named.
 fn check_callers(r: &mut Report, names: &[String]) {
     let Some(agent) = names.first() else { return };
-    let Ok(dir) = shims::shim_dir(None) else {
+    let Ok(dir) = shim_dir::shim_dir(None) else {
         return;
     };
     let shim = dir.join(agent);
@@ -299,7 +294,7 @@ fn check_callers(r: &mut Report, names: &[String]) {
     let mut fine = Vec::new();
     for (caller, shell, args) in callers {
         let Some(program) =
-            crate::locations::executables_on_path(std::path::Path::new(shell)).next()
+            crate::host_dirs::executables_on_path(std::path::Path::new(shell)).next()
         else {
             continue;
         };

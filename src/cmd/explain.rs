@@ -1,20 +1,19 @@
 //! `shimctl explain AGENT [ARGS...]`: what typing the agent would run, without running it.
 
-use std::ffi::OsString;
-use std::io::IsTerminal;
+use std::ffi::{OsStr, OsString};
 use std::os::unix::ffi::OsStrExt;
 
 use argh::FromArgs;
 
 use crate::agents::FullAutoDecision;
+use crate::bypass;
 use crate::config;
 use crate::egress;
 use crate::error::{Exit, Failure, Result};
-use crate::host;
 use crate::invoked;
+use crate::launch;
 use crate::quote::{sh_assignment, sh_join};
 use crate::sandbox;
-use crate::shim;
 
 /// Show what `AGENT ARGS...` would run in the VM (command, directory, variables), without running it.
 #[derive(FromArgs)]
@@ -31,6 +30,9 @@ pub struct Args {
     pub(super) args: Vec<String>,
 }
 
+/// Where explain's command line shows the staged file's path (known only once written).
+const STAGED_FILE: &str = "<staged file>";
+
 pub fn run(args: &[OsString], full: bool) -> Result<Exit> {
     let (name, rest) = args
         .split_first()
@@ -43,8 +45,8 @@ pub fn run(args: &[OsString], full: bool) -> Result<Exit> {
             loaded.agent_names().join(", ")
         ))
     })?;
-    if let Some(why) = host::runs_here()? {
-        match host::find_real_program(agent.program_file_name()) {
+    if let Some(why) = bypass::runs_here()? {
+        match bypass::find_real_program(agent.program_file_name()) {
             Some(p) => crate::say!("runs on this machine ({why}): {}", p.display()),
             None => crate::say!(
                 "runs on this machine ({why}), but no `{}` is on PATH",
@@ -53,28 +55,33 @@ pub fn run(args: &[OsString], full: bool) -> Result<Exit> {
         }
         return Ok(Exit::Success);
     }
-    let plan = shim::plan(&loaded, shim::Guest::Agent(&agent, rest))?;
+    let guest = launch::Guest::Agent(&agent, rest);
+    let plan = launch::plan(&launch::gather(&loaded, &guest)?, guest)?;
+    let launch = &plan.launch;
 
     // The sandbox's launcher is kilobytes of scripts and options, described below; one word
     // stands for it unless --full asks for the exact command.
-    let mut shown = plan.shell.clone();
-    if !full && plan.launcher_words > 0 {
-        shown
-            .command
-            .splice(..plan.launcher_words, [OsString::from("<shimctl sandbox>")]);
-    }
-    let through_ssh = plan
-        .door
-        .as_ref()
-        .and_then(|door| shown.ssh_argv(door, &plan.guest_shell, std::io::stdout().is_terminal()));
-    let mut line: Vec<String> = plan
-        .limactl_env
+    let shown = if !full && launch.launcher_words > 0 {
+        let mut words = launch.words().to_vec();
+        words.splice(
+            ..launch.launcher_words,
+            [OsString::from("<shimctl sandbox>")],
+        );
+        launch.with_words(words)
+    } else {
+        launch.clone()
+    };
+    let mut line: Vec<String> = shown
+        .set_env
         .iter()
-        .filter(|(k, _)| through_ssh.is_none() || !k.as_encoded_bytes().starts_with(b"LIMA_"))
         .map(|(k, v)| sh_assignment(&k.to_string_lossy(), v.as_bytes()))
         .collect();
-    let argv = through_ssh.unwrap_or_else(|| shown.argv());
-    line.push(sh_join(argv.iter().map(|a| a.as_bytes())));
+    line.push(sh_join(
+        shown
+            .argv(OsStr::new(STAGED_FILE))
+            .iter()
+            .map(|a| a.as_bytes()),
+    ));
 
     let mount = &plan.mount;
     crate::say!("command:   {}", line.join(" "));
@@ -99,7 +106,7 @@ pub fn run(args: &[OsString], full: bool) -> Result<Exit> {
             "mount:     none: the directory is not shared; this needs no project, so it runs in the VM user's home"
         ),
     }
-    let names = &plan.shell.forwarded;
+    let names = &plan.forwarded;
     crate::say!(
         "env:       {}",
         if names.is_empty() {
@@ -131,14 +138,30 @@ pub fn run(args: &[OsString], full: bool) -> Result<Exit> {
         }
         None => {}
     }
-    if plan.door.is_some() {
+    if let launch::Via::Ssh { .. } = launch.via {
         crate::say!(
             "door:      ssh, through Lima's own connection (VM running); variables go by ssh's SendEnv, not on the command line"
         );
     }
-    if plan.staged && plan.door.is_none() {
+    if let Some(words) = &launch.staged {
+        let bytes: usize = words.iter().map(|w| w.len() + 1).sum();
         crate::say!(
-            "note:      the arguments are too long for Lima's one ssh argument (128 KiB); an extra `limactl shell` call stages them in the VM first, and the command above runs them from there"
+            "staged:    the command's {} words ({} KiB) are too long for one ssh argument (128 KiB): `{}` first writes them to a private file in the VM, and the command above runs them from {STAGED_FILE}",
+            words.len(),
+            bytes.div_ceil(1024),
+            sh_join(
+                [
+                    launch.limactl.path.as_os_str().as_bytes(),
+                    b"shell",
+                    b"--workdir",
+                    b"/",
+                    launch.shell.vm.as_bytes(),
+                    b"sh",
+                    b"-c",
+                    launch::STAGE_WRITER.as_bytes(),
+                ]
+                .into_iter()
+            )
         );
     }
     if plan.decision == Some(FullAutoDecision::Added)

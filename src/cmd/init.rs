@@ -11,7 +11,7 @@ use super::CommandSpec;
 use crate::config;
 use crate::error::{Exit, Failure, Result};
 use crate::quote::{fish_quote, sh_quote};
-use crate::shims;
+use crate::shim_dir;
 
 /// Print shell code that puts the shim directory first on PATH (and completions).
 #[derive(FromArgs)]
@@ -43,7 +43,7 @@ pub fn run(args: Args) -> Result<Exit> {
             )));
         }
     };
-    let dir = shims::shim_dir(args.dir.as_deref())?;
+    let dir = shim_dir::shim_dir(args.dir.as_deref())?;
     let dir = std::path::absolute(&dir).unwrap_or(dir);
     // A broken config must not break every new shell: the built-in agents still complete.
     let agents = config::load().unwrap_or_default().agent_names().join(" ");

@@ -5,10 +5,10 @@ use std::path::{Path, PathBuf};
 use argh::FromArgs;
 
 use crate::agents::DEFAULT_AGENTS;
+use crate::bypass;
 use crate::config;
 use crate::error::{Exit, Failure, Result};
-use crate::host;
-use crate::shims::{self, Me, Slot, Standing};
+use crate::shim_dir::{self, Me, Slot, Standing};
 
 /// Link agent names to shimctl in the shim directory, so typing them runs them in the VM.
 #[derive(FromArgs)]
@@ -27,8 +27,8 @@ pub struct Args {
 
 pub fn run(args: Args) -> Result<Exit> {
     let loaded = config::load()?;
-    let me = shims::me()?;
-    let dir = shims::shim_dir(args.dir.as_deref())?;
+    let me = shim_dir::me()?;
+    let dir = shim_dir::shim_dir(args.dir.as_deref())?;
     let agents: Vec<String> = if args.agents.is_empty() {
         DEFAULT_AGENTS.iter().map(|s| s.to_string()).collect()
     } else {
@@ -48,7 +48,7 @@ pub fn run(args: Args) -> Result<Exit> {
     let mut refused = false;
     for agent in &agents {
         let link = dir.join(agent);
-        match shims::inspect(&link, &me) {
+        match shim_dir::inspect(&link, &me) {
             Slot::Ours if points_at(&link, &me.path) => crate::say!("{agent}: already installed"),
             Slot::Ours => {
                 replace(&link, &me.path)?;
@@ -113,11 +113,11 @@ fn report_path(loaded: &config::Loaded, agents: &[String], dir: &Path, me: &Me) 
     let mut advise = false;
     let mut not_on_path = Vec::new();
     for agent in agents {
-        let host = match host::find_real_program(&loaded.program_for(agent)) {
+        let host = match bypass::find_real_program(&loaded.program_for(agent)) {
             Some(p) => format!("host program {}", p.display()),
             None => "no host program".into(),
         };
-        match shims::standing(agent, me) {
+        match shim_dir::standing(agent, me) {
             Standing::First => crate::say!("{agent}: typing `{agent}` runs it in the VM ({host})"),
             Standing::Shadowed(p) => {
                 advise = true;
@@ -140,7 +140,7 @@ fn report_path(loaded: &config::Loaded, agents: &[String], dir: &Path, me: &Me) 
     if advise {
         crate::say!(
             "to put the shims first on PATH, {}",
-            shims::path_advice(dir)
+            shim_dir::path_advice(dir)
         );
     }
 }

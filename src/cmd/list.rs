@@ -4,10 +4,10 @@ use std::path::PathBuf;
 
 use argh::FromArgs;
 
+use crate::bypass;
 use crate::config;
 use crate::error::{Exit, Result};
-use crate::host;
-use crate::shims::{self, Standing};
+use crate::shim_dir::{self, Standing};
 
 /// List the installed shims: VM, whether each comes first on PATH, the real host program.
 #[derive(FromArgs)]
@@ -20,9 +20,9 @@ pub struct Args {
 
 pub fn run(args: Args) -> Result<Exit> {
     let loaded = config::load()?;
-    let me = shims::me()?;
-    let dir = shims::shim_dir(args.dir.as_deref())?;
-    let names = shims::ours(&dir, &me);
+    let me = shim_dir::me()?;
+    let dir = shim_dir::shim_dir(args.dir.as_deref())?;
+    let names = shim_dir::ours(&dir, &me);
     if names.is_empty() {
         crate::say!("no shims in {}; run `shimctl install`", dir.display());
         return Ok(Exit::Success);
@@ -42,7 +42,7 @@ pub fn run(args: Args) -> Result<Exit> {
                 .unwrap_or_else(|f| format!("? ({f})")),
             None => "- (not an agent in the config)".into(),
         };
-        let first = match shims::standing(name, &me) {
+        let first = match shim_dir::standing(name, &me) {
             Standing::First => "yes".to_string(),
             Standing::Shadowed(p) => {
                 shadowed = true;
@@ -53,7 +53,7 @@ pub fn run(args: Args) -> Result<Exit> {
                 "no: not on PATH".into()
             }
         };
-        let real = host::find_real_program(&loaded.program_for(name))
+        let real = bypass::find_real_program(&loaded.program_for(name))
             .map(|p| p.display().to_string())
             .unwrap_or_else(|| "-".into());
         rows.push([name.clone(), vm, first, real]);
@@ -72,7 +72,7 @@ pub fn run(args: Args) -> Result<Exit> {
     if shadowed {
         crate::say!(
             "to put the shims first on PATH, {}",
-            shims::path_advice(&dir)
+            shim_dir::path_advice(&dir)
         );
     }
     Ok(Exit::Success)

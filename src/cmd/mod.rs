@@ -65,7 +65,7 @@ enum Command {
 pub fn run(args: Vec<OsString>) -> i32 {
     let code = match dispatch(args) {
         Ok(exit) => exit.code(),
-        Err(failure) => failure.report(),
+        Err(failure) => crate::ui::report(&failure),
     };
     crate::ui::finish(code)
 }

@@ -7,7 +7,7 @@ use argh::FromArgs;
 
 use crate::config;
 use crate::error::{Exit, Failure, Result};
-use crate::shim::{self, Guest};
+use crate::launch;
 
 /// Run a command in the VM, in the directory that shows this one (else the VM user's home).
 #[derive(FromArgs)]
@@ -26,5 +26,5 @@ pub fn run(words: &[OsString]) -> Result<Exit> {
         return Err(Failure::usage("usage: shimctl run CMD [ARGS...]"));
     }
     let loaded = config::load()?;
-    match shim::exec_plan(shim::plan(&loaded, Guest::Command(words))?)? {}
+    match launch::run_command(&loaded, words)? {}
 }

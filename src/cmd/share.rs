@@ -6,9 +6,9 @@ use argh::FromArgs;
 
 use crate::config;
 use crate::error::{Exit, Failure, Result};
-use crate::exposure;
 use crate::lima::{self, Mount, control};
 use crate::quote::sh_quote;
+use crate::share_risks;
 
 /// Share a host directory with the VM, writable unless --read-only, at the same path unless
 /// --at is given (`~` there is the guest user's home).
@@ -93,9 +93,9 @@ pub fn run(args: Args) -> Result<Exit> {
             m.location.display()
         )));
     }
-    let own = exposure::own_files();
-    let held = exposure::own_files_in(&dir, &own);
-    let mut secrets = exposure::exposed_secrets(&dir);
+    let own = share_risks::own_files();
+    let held = share_risks::own_files_in(&dir, &own);
+    let mut secrets = share_risks::exposed_secrets(&dir);
     if !held.is_empty() {
         let list: Vec<String> = held
             .iter()

@@ -5,7 +5,7 @@ use argh::FromArgs;
 
 use crate::config;
 use crate::error::{Exit, Result};
-use crate::shim::{self, Guest};
+use crate::launch;
 
 /// Open a login shell in the VM, in the directory that shows this one (else the VM user's home).
 #[derive(FromArgs)]
@@ -14,5 +14,5 @@ pub struct Args {}
 
 pub fn run(_: Args) -> Result<Exit> {
     let loaded = config::load()?;
-    match shim::exec_plan(shim::plan(&loaded, Guest::Command(&[]))?)? {}
+    match launch::run_command(&loaded, &[])? {}
 }

@@ -8,10 +8,10 @@ use argh::FromArgs;
 
 use crate::config;
 use crate::error::{Exit, Result};
+use crate::guest_paths;
 use crate::lima::{self, Mount};
-use crate::paths;
 use crate::quote::json_string;
-use crate::shims::{self, Standing};
+use crate::shim_dir::{self, Standing};
 
 /// Show the VM, its shares, whether this directory is shared, and the shims on PATH.
 #[derive(FromArgs)]
@@ -45,7 +45,7 @@ struct Status {
 fn gather() -> Status {
     let (loaded, config_problem) = match config::load() {
         Ok(l) => (l, None),
-        Err(f) => (config::Loaded::default(), Some(f.message)),
+        Err(f) => (config::Loaded::default(), Some(f.to_string())),
     };
     let vm = loaded
         .vm_for(None)
@@ -70,7 +70,7 @@ fn gather() -> Status {
             s.limactl = Some(limactl.path.display().to_string());
             match lima::checked_version(&limactl) {
                 Ok(v) => s.lima_version = Some(v.to_string()),
-                Err(f) => s.problem = Some(f.message),
+                Err(f) => s.problem = Some(f.to_string()),
             }
             s.exists = lima::exists(&vm).unwrap_or(false);
             if s.exists && s.problem.is_none() {
@@ -79,20 +79,20 @@ fn gather() -> Status {
                         s.state = Some(listed.status);
                         s.shares = listed.instance.mounts;
                     }
-                    Err(f) => s.problem = Some(f.message),
+                    Err(f) => s.problem = Some(f.to_string()),
                 }
             }
         }
-        Err(f) => s.problem = Some(f.message),
+        Err(f) => s.problem = Some(f.to_string()),
     }
     if let Some(cwd) = &s.cwd {
-        s.here = paths::guest_dir(cwd, &s.shares).map(|(guest, m)| (m.clone(), guest));
+        s.here = guest_paths::guest_dir(cwd, &s.shares).map(|(guest, m)| (m.clone(), guest));
     }
-    if let (Ok(me), Ok(dir)) = (shims::me(), shims::shim_dir(None)) {
-        s.shims = shims::ours(&dir, &me)
+    if let (Ok(me), Ok(dir)) = (shim_dir::me(), shim_dir::shim_dir(None)) {
+        s.shims = shim_dir::ours(&dir, &me)
             .into_iter()
             .map(|name| {
-                let standing = shims::standing(&name, &me);
+                let standing = shim_dir::standing(&name, &me);
                 (name, standing)
             })
             .collect();

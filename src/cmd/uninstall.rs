@@ -4,11 +4,11 @@ use std::path::PathBuf;
 
 use argh::FromArgs;
 
+use crate::bypass;
 use crate::config;
 use crate::error::{Exit, Failure, Result};
-use crate::host;
 use crate::invoked::{self, CONTROL_NAME};
-use crate::shims::{self, Slot};
+use crate::shim_dir::{self, Slot};
 
 /// Remove shims (only links in the shim directory that point at a shimctl binary).
 #[derive(FromArgs)]
@@ -40,13 +40,13 @@ fn check_name(name: &str) -> Result<()> {
 }
 
 pub fn run(args: Args) -> Result<Exit> {
-    let me = shims::me()?;
-    let dir = shims::shim_dir(args.dir.as_deref())?;
+    let me = shim_dir::me()?;
+    let dir = shim_dir::shim_dir(args.dir.as_deref())?;
     for name in &args.agents {
         check_name(name)?;
     }
     let names: Vec<String> = if args.agents.is_empty() {
-        shims::entry_names(&dir)
+        shim_dir::entry_names(&dir)
     } else {
         args.agents
     };
@@ -55,14 +55,14 @@ pub fn run(args: Args) -> Result<Exit> {
     for name in &names {
         let link = dir.join(name);
         let is_link = std::fs::symlink_metadata(&link).is_ok_and(|m| m.file_type().is_symlink());
-        match shims::inspect(&link, &me) {
+        match shim_dir::inspect(&link, &me) {
             Slot::Ours if is_link => {
                 std::fs::remove_file(&link).map_err(|e| {
                     Failure::cannot_run(format!("cannot remove {}: {e}", link.display()))
                 })?;
                 removed += 1;
                 let program = loaded.program_for(name);
-                match host::find_real_program(&program) {
+                match bypass::find_real_program(&program) {
                     Some(p) => crate::say!(
                         "{name}: removed; typing `{name}` now runs {} on this machine, outside the VM",
                         p.display()

@@ -7,8 +7,8 @@ use argh::FromArgs;
 
 use crate::config;
 use crate::error::{Exit, Failure, Result};
+use crate::host_dirs;
 use crate::lima::{self, Limactl, control, control::Progress};
-use crate::locations;
 
 /// Our Lima template for an agents VM (install/lima/agent.yaml).
 pub const TEMPLATE: &str = include_str!("../../install/lima/agent.yaml");
@@ -234,7 +234,7 @@ fn create(limactl: &Limactl, vm: &str, template: Option<&Path>, progress: Progre
 }
 
 fn write_embedded_template() -> Result<PathBuf> {
-    let dir = locations::cache_dir()
+    let dir = host_dirs::cache_dir()
         .ok_or_else(|| Failure::cannot_run("cannot place the cache directory: set HOME"))?;
     let path = dir.join("agent.yaml");
     std::fs::create_dir_all(&dir)

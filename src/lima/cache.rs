@@ -17,7 +17,7 @@ use super::instance::{self, Instance, Mount};
 use super::process;
 use super::version::Version;
 use crate::error::{Failure, Result};
-use crate::locations;
+use crate::host_dirs;
 
 const MAGIC: &[u8] = b"shimctl-cache-2";
 /// Far more than any entry needs (a few hundred mounts); a larger file is not ours.
@@ -40,7 +40,7 @@ fn stamp(path: &Path) -> Vec<u8> {
 
 /// An entry's fields; anything that is not a small regular file in our format is a miss.
 fn read_entry(file: &Path) -> Option<Vec<Vec<u8>>> {
-    let bytes = locations::read_small_file(file, MAX_ENTRY_BYTES).ok()?;
+    let bytes = host_dirs::read_small_file(file, MAX_ENTRY_BYTES).ok()?;
     let mut fields: Vec<Vec<u8>> = bytes.split(|&b| b == 0).map(<[u8]>::to_vec).collect();
     // Every field is NUL-terminated, so the split leaves one empty tail.
     if fields.pop()? != b"" || fields.first()? != MAGIC {
@@ -73,7 +73,7 @@ fn write_entry(file: &Path, fields: &[&[u8]]) {
 }
 
 fn cache_file(name: &str) -> Option<PathBuf> {
-    locations::cache_dir().map(|d| d.join(name))
+    host_dirs::cache_dir().map(|d| d.join(name))
 }
 
 /// FNV-1a, to give each LIMA_HOME its own cache file name; collisions are harmless because

@@ -4,7 +4,7 @@
 //! Lima joins the working directory, the forwarded variables and every COMMAND word, each
 //! quoted twice, into ONE ssh argument (its SCRIPT; docs/lima.md), and Linux refuses to
 //! exec a program with any single argument of 128 KiB or more (MAX_ARG_STRLEN). Arguments
-//! that would not fit are staged in the guest first (see `crate::shim`).
+//! that would not fit are staged in the guest first (see `crate::launch`).
 
 use std::ffi::{OsStr, OsString};
 use std::os::unix::ffi::{OsStrExt, OsStringExt};
@@ -136,7 +136,14 @@ impl ShellCommand {
     /// environment channel (`SendEnv`, values in ssh's own environment), never in an
     /// argument. None when SCRIPT would not fit in one argument: the guest's sshd runs it as
     /// `SHELL -c SCRIPT`, one argument there too (the caller stages then).
-    pub fn ssh_argv(&self, door: &SshDoor, shell: &str, tty: bool) -> Option<Vec<OsString>> {
+    /// `colorterm`: COLORTERM is set here (limactl's own ssh sends it; so does the door).
+    pub fn ssh_argv(
+        &self,
+        door: &SshDoor,
+        shell: &str,
+        tty: bool,
+        colorterm: bool,
+    ) -> Option<Vec<OsString>> {
         let script = self.lima_script(&[], &lima_quote(shell.as_bytes()));
         if script.len() + SHELL_MARGIN >= MAX_ARG_STRLEN {
             return None;
@@ -158,9 +165,7 @@ impl ShellCommand {
             argv.push("-o".into());
             argv.push(format!("SendEnv={name}").into());
         }
-        if std::env::var_os("COLORTERM").is_some()
-            && !self.forwarded.iter().any(|n| n == "COLORTERM")
-        {
+        if colorterm && !self.forwarded.iter().any(|n| n == "COLORTERM") {
             argv.extend(["-o".into(), "SendEnv=COLORTERM".into()]);
         }
         argv.extend([
@@ -291,7 +296,7 @@ mod tests {
             host: "lima-sandbox".into(),
             socket: "/l/sandbox/shimctl-door.sock".into(),
         };
-        let argv = c.ssh_argv(&door, "/bin/bash", true).unwrap();
+        let argv = c.ssh_argv(&door, "/bin/bash", true, false).unwrap();
         let at = argv.iter().position(|a| a == "--").unwrap();
         assert_eq!(argv[at - 1], "lima-sandbox");
         assert!(argv.contains(&"-t".into()));
@@ -303,7 +308,7 @@ mod tests {
         );
         // Too long for the guest's `SHELL -c`: the caller stages it.
         c.command = vec!["claude".into(), "x".repeat(140_000).into()];
-        assert!(c.ssh_argv(&door, "/bin/bash", false).is_none());
+        assert!(c.ssh_argv(&door, "/bin/bash", false, false).is_none());
     }
 
     #[test]

@@ -48,7 +48,7 @@ pub fn step<S: AsRef<OsStr>>(
         .first()
         .and_then(|a| a.as_ref().to_str())
         .unwrap_or("limactl");
-    let log_path = crate::locations::cache_dir().map(|d| d.join(format!("limactl-{verb}.log")));
+    let log_path = crate::host_dirs::cache_dir().map(|d| d.join(format!("limactl-{verb}.log")));
     let log = log_path.as_ref().and_then(|path| {
         std::fs::create_dir_all(path.parent()?).ok()?;
         std::fs::OpenOptions::new()
@@ -86,7 +86,7 @@ pub fn step<S: AsRef<OsStr>>(
         let _ = write!(std::io::stderr(), "\r\x1b[K");
     }
     let args: Vec<OsString> = args.iter().map(|a| a.as_ref().to_os_string()).collect();
-    let shown_log = crate::locations::tilde_form(log_path).unwrap_or_else(|| log_path.clone());
+    let shown_log = crate::host_dirs::tilde_form(log_path).unwrap_or_else(|| log_path.clone());
     match status {
         Ok(status) if status.success() => {
             crate::tell!("shimctl: {doing}: done in {}", elapsed(started.elapsed()));
@@ -161,7 +161,7 @@ pub fn remove_mounts_expr(locations: &[&Path]) -> Result<String> {
 /// each keeps a second, differently written mount of the same directory from surviving.
 pub fn written_forms(location: &Path) -> Vec<PathBuf> {
     let mut forms = vec![location.to_path_buf()];
-    forms.extend(crate::locations::tilde_form(location));
+    forms.extend(crate::host_dirs::tilde_form(location));
     let with_slash: Vec<PathBuf> = forms
         .iter()
         .map(|f| {
@@ -325,7 +325,7 @@ pub fn sessions(vm: &str) -> Vec<String> {
     };
     let ssh_host = format!("lima-{vm}");
     // Only this LIMA_HOME's VM of that name: another Lima home may hold one too.
-    let ours = crate::locations::lima_home();
+    let ours = crate::host_dirs::lima_home();
     let lima_home_of = |proc_dir: &Path| -> Option<PathBuf> {
         let environ = std::fs::read(proc_dir.join("environ")).ok()?;
         let var = |name: &[u8]| {
@@ -377,7 +377,10 @@ pub fn sessions(vm: &str) -> Vec<String> {
 fn session_of(words: &[&[u8]], vm: &[u8], ssh_host: &[u8]) -> Option<String> {
     let base = |w: &[u8]| -> Vec<u8> { w.rsplit(|&b| b == b'/').next().unwrap_or(w).to_vec() };
     if words.first().is_some_and(|w| base(w) == b"ssh") {
-        return words.contains(&ssh_host).then(|| "agent".to_string());
+        // A session runs a command after the host; the door's own ControlMaster
+        // (`ssh ... -N -f lima-VM`) runs none and outlives every session.
+        let host = words.iter().position(|w| *w == ssh_host)?;
+        return (host + 1 < words.len()).then(|| "agent".to_string());
     }
     // limactl itself, or a script of that name run by its interpreter (the test stand-in).
     let at = words.iter().take(2).position(|w| base(w) == b"limactl")?;
@@ -515,5 +518,19 @@ mod session_tests {
         );
         assert_eq!(of(&["limactl", "list", "--json", "sandbox"]), None);
         assert_eq!(of(&["ssh", "lima-other"]), None);
+        // The ssh door's ControlMaster is no session: it runs nothing.
+        assert_eq!(
+            of(&[
+                "ssh",
+                "-F",
+                "/x/ssh.config",
+                "-o",
+                "ControlMaster=yes",
+                "-N",
+                "-f",
+                "lima-sandbox"
+            ]),
+            None
+        );
     }
 }

@@ -79,7 +79,7 @@ struct ListUser {
 }
 
 fn expand_tilde(path: &str) -> PathBuf {
-    match (path.strip_prefix('~'), crate::locations::home()) {
+    match (path.strip_prefix('~'), crate::host_dirs::home()) {
         (Some(""), Some(home)) => home,
         (Some(rest), Some(home)) if rest.starts_with('/') => home.join(&rest[1..]),
         _ => PathBuf::from(path),
@@ -113,7 +113,7 @@ pub fn parse_list_json(text: &str) -> std::result::Result<Listed, String> {
             .map(|p| expand_tilde(&p))
             .unwrap_or_else(|| location.clone());
         mounts.push(Mount {
-            resolved: crate::paths::resolve(&location).unwrap_or_else(|_| location.clone()),
+            resolved: crate::guest_paths::resolve(&location).unwrap_or_else(|_| location.clone()),
             location,
             mount_point,
             writable: m.writable.unwrap_or(false),

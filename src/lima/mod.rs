@@ -16,12 +16,12 @@ use std::time::Duration;
 
 use crate::config::Loaded;
 use crate::error::{Failure, Result};
-use crate::locations;
+use crate::host_dirs;
 
 pub use instance::{Instance, Listed, Mount};
 pub use version::Version;
 
-/// How to get Lima, as the fix at the end of a message (after the last "; ").
+/// How to get Lima: the fix of a failure that finds none.
 pub const INSTALL_HINT: &str = "brew install lima (macOS), or Lima 2.0 or newer from https://lima-vm.io/docs/installation/ (Linux)";
 
 /// A limactl to call, with the time limits for waiting on it.
@@ -39,9 +39,10 @@ pub struct Limactl {
 
 fn is_shimctl(path: &Path, source: &str) -> Failure {
     Failure::cannot_run(format!(
-        "limactl from {source} is {}, which is shimctl, not Lima; point {source} at Lima's limactl, or unset it",
+        "limactl from {source} is {}, which is shimctl, not Lima",
         path.display()
     ))
+    .with_fix(format!("point {source} at Lima's limactl, or unset it"))
 }
 
 impl Limactl {
@@ -84,9 +85,9 @@ pub fn find_limactl(loaded: &Loaded) -> Result<Limactl> {
     };
     let found = if wanted.as_os_str().as_encoded_bytes().contains(&b'/') {
         // Relative to the current directory (a project) would be as unsafe as `.` on PATH.
-        (wanted.is_absolute() && locations::is_executable(&wanted)).then(|| wanted.clone())
+        (wanted.is_absolute() && host_dirs::is_executable(&wanted)).then(|| wanted.clone())
     } else {
-        locations::executables_on_path(&wanted).next()
+        host_dirs::executables_on_path(&wanted).next()
     };
     let Some(path) = found else {
         let why = if wanted.as_os_str().as_encoded_bytes().contains(&b'/') && !wanted.is_absolute()
@@ -96,14 +97,15 @@ pub fn find_limactl(loaded: &Loaded) -> Result<Limactl> {
             ""
         };
         return Err(Failure::cannot_run(format!(
-            "limactl not found (looked for `{}` via {source}{why}); {INSTALL_HINT}",
+            "limactl not found (looked for `{}` via {source}{why})",
             wanted.display()
-        )));
+        ))
+        .with_fix(INSTALL_HINT));
     };
     // Resolved (Homebrew's limactl is a link; a directory on the way may be one too): a
     // link to any shimctl build is refused by name, this very binary by device and inode,
     // and the shim checks the real path against the writable shares.
-    let canonical = crate::paths::resolve(&path).unwrap_or_else(|_| path.clone());
+    let canonical = crate::guest_paths::resolve(&path).unwrap_or_else(|_| path.clone());
     let renamed = canonical.file_name() != path.file_name();
     if renamed && canonical.file_name().is_some_and(|n| n == "shimctl") {
         return Err(is_shimctl(&path, source));
@@ -119,7 +121,7 @@ pub fn find_limactl(loaded: &Loaded) -> Result<Limactl> {
 
 /// `$LIMA_HOME/NAME`, or an error when LIMA_HOME cannot be placed.
 pub fn instance_dir(vm: &str) -> Result<PathBuf> {
-    let home = locations::lima_home().ok_or_else(|| {
+    let home = host_dirs::lima_home().ok_or_else(|| {
         Failure::cannot_run("cannot tell where Lima keeps its VMs: set HOME or LIMA_HOME")
     })?;
     Ok(home.join(vm))
@@ -146,7 +148,7 @@ pub fn exists(vm: &str) -> Result<bool> {
 /// Whether the instance's host agent runs, as Lima judges it (a live pid in `ha.pid`),
 /// without starting a process.
 pub fn host_agent_running(dir: &Path) -> bool {
-    let Ok(text) = locations::read_small_file(&dir.join("ha.pid"), 64) else {
+    let Ok(text) = host_dirs::read_small_file(&dir.join("ha.pid"), 64) else {
         return false;
     };
     let Some(pid) = std::str::from_utf8(&text)
@@ -169,7 +171,7 @@ pub fn ssh_door(vm: &str) -> Option<command::SshDoor> {
     if !host_agent_running(&dir) || !config.is_file() {
         return None;
     }
-    let ssh = locations::executables_on_path(Path::new("ssh")).next()?;
+    let ssh = host_dirs::executables_on_path(Path::new("ssh")).next()?;
     Some(command::SshDoor {
         ssh,
         config,

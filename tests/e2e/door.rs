@@ -161,6 +161,23 @@ fn the_door_stages_what_one_argument_cannot_hold() {
         .output()
         .unwrap();
     assert!(out.status.success(), "{}", stderr(&out));
-    assert_eq!(w.record(agent).argv, vec![word, Vec::new()]);
+    assert_eq!(w.record(agent).argv, vec![word.clone(), Vec::new()]);
     assert_eq!(shell_calls(&w), 1, "one staging call, then the door");
+    // explain shows that very launch: ssh, reading the words staged first.
+    let out = w
+        .shimctl()
+        .args(["explain", agent])
+        .arg(OsStr::from_bytes(&word))
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", stderr(&out));
+    let command = field(&stdout(&out), "command").to_string();
+    assert!(command.contains("ssh -F "), "{command}");
+    assert!(command.contains("<staged file>"), "{command}");
+    assert!(!command.contains("limactl shell"), "{command}");
+    assert!(
+        stdout(&out).contains("staged:    the command's"),
+        "{}",
+        stdout(&out)
+    );
 }

@@ -2,13 +2,6 @@
 
 use crate::world::*;
 
-fn field<'a>(out: &'a str, name: &str) -> &'a str {
-    out.lines()
-        .find_map(|l| l.strip_prefix(&format!("{name}:")))
-        .unwrap_or_else(|| panic!("no `{name}:` line in\n{out}"))
-        .trim()
-}
-
 #[test]
 fn explain_shows_command_dir_env_names_and_full_auto() {
     let w = World::new();

@@ -495,3 +495,11 @@ pub fn checks(stdout: &str) -> BTreeMap<String, String> {
         .map(|(k, v)| (k.to_string(), v.to_string()))
         .collect()
 }
+
+/// The value of explain's `NAME:` line in OUT.
+pub fn field<'a>(out: &'a str, name: &str) -> &'a str {
+    out.lines()
+        .find_map(|l| l.strip_prefix(&format!("{name}:")))
+        .unwrap_or_else(|| panic!("no `{name}:` line in\n{out}"))
+        .trim()
+}

@@ -5,7 +5,7 @@
 
 use std::path::{Path, PathBuf};
 
-use crate::locations;
+use crate::host_dirs;
 
 /// Directories under the home that hold many programs' tokens: sharing one (or what holds
 /// it) exposes them, sharing a directory inside one need not.
@@ -25,7 +25,7 @@ const SECRETS: &[&str] = &[
 ];
 
 fn canonical(p: &Path) -> std::path::PathBuf {
-    crate::paths::resolve(p).unwrap_or_else(|_| p.to_path_buf())
+    crate::guest_paths::resolve(p).unwrap_or_else(|_| p.to_path_buf())
 }
 
 /// The secrets that sharing `dir` (resolved) exposes, each as a short description: those
@@ -33,7 +33,7 @@ fn canonical(p: &Path) -> std::path::PathBuf {
 /// (another user's home shared as a project still has its `.ssh`).
 pub fn exposed_secrets(dir: &Path) -> Vec<String> {
     let mut found = Vec::new();
-    let home = locations::home().map(|h| canonical(&h));
+    let home = host_dirs::home().map(|h| canonical(&h));
     if dir == Path::new("/") {
         found.push("the whole file system".to_string());
     } else if let Some(home) = &home
@@ -64,16 +64,16 @@ pub fn exposed_secrets(dir: &Path) -> Vec<String> {
 /// cache, the binary and LIMA_HOME (the instances' ssh.config, Lima's key). Resolved.
 pub fn own_files() -> Vec<(&'static str, PathBuf)> {
     let mut own = Vec::new();
-    if let Some((config, _)) = locations::config_file() {
+    if let Some((config, _)) = host_dirs::config_file() {
         own.push(("shimctl's config", config));
     }
-    if let Some(d) = locations::default_shim_dir() {
+    if let Some(d) = host_dirs::default_shim_dir() {
         own.push(("the shim directory", d));
     }
-    if let Some(d) = locations::cache_dir() {
+    if let Some(d) = host_dirs::cache_dir() {
         own.push(("shimctl's cache", d));
     }
-    if let Some(d) = locations::lima_home() {
+    if let Some(d) = host_dirs::lima_home() {
         own.push(("LIMA_HOME", d));
     }
     let mut own: Vec<_> = own
@@ -94,7 +94,7 @@ pub fn own_files() -> Vec<(&'static str, PathBuf)> {
 
 /// A path with symlinks resolved; one that does not exist yet, by its nearest parent.
 pub fn resolved_or_parent(p: &Path) -> PathBuf {
-    if let Ok(c) = crate::paths::resolve(p) {
+    if let Ok(c) = crate::guest_paths::resolve(p) {
         return c;
     }
     match (p.parent(), p.file_name()) {

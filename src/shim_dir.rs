@@ -4,7 +4,7 @@ use std::os::unix::fs::MetadataExt;
 use std::path::{Path, PathBuf};
 
 use crate::error::{Failure, Result};
-use crate::locations;
+use crate::host_dirs;
 
 /// The running shimctl, for telling our links from foreign files.
 pub struct Me {
@@ -17,7 +17,7 @@ fn file_id(path: &Path) -> Option<(u64, u64)> {
 }
 
 pub fn canonical(p: &Path) -> PathBuf {
-    crate::paths::resolve(p).unwrap_or_else(|_| p.to_path_buf())
+    crate::guest_paths::resolve(p).unwrap_or_else(|_| p.to_path_buf())
 }
 
 impl Me {
@@ -47,7 +47,7 @@ pub fn me() -> Result<Me> {
 pub fn shim_dir(explicit: Option<&Path>) -> Result<PathBuf> {
     explicit
         .map(Path::to_path_buf)
-        .or_else(locations::default_shim_dir)
+        .or_else(host_dirs::default_shim_dir)
         .ok_or_else(|| {
             Failure::cannot_run("cannot place the shim directory: set HOME or XDG_DATA_HOME")
         })
@@ -110,7 +110,7 @@ pub enum Standing {
 
 /// Whether typing `name` reaches a shim (any of ours, wherever it lives).
 pub fn standing(name: &str, me: &Me) -> Standing {
-    match locations::executables_on_path(Path::new(name)).next() {
+    match host_dirs::executables_on_path(Path::new(name)).next() {
         Some(p) if me.is_ours(&p) => Standing::First,
         Some(p) => Standing::Shadowed(p),
         None => Standing::NotOnPath,
@@ -128,7 +128,7 @@ pub fn init_advice(dir: &Path) -> String {
                 .unwrap_or_default()
         })
         .unwrap_or_default();
-    let dir_arg = match locations::default_shim_dir() {
+    let dir_arg = match host_dirs::default_shim_dir() {
         Some(default) if default == dir => String::new(),
         _ => format!(
             " --dir {}",
@@ -150,7 +150,7 @@ pub fn init_advice(dir: &Path) -> String {
 
 /// The start-up files of the user's shell that already run `shimctl init`, if any.
 fn files_with_init_line() -> Vec<PathBuf> {
-    let Some(home) = locations::home() else {
+    let Some(home) = host_dirs::home() else {
         return Vec::new();
     };
     let zdotdir = std::env::var_os("ZDOTDIR")
@@ -171,7 +171,7 @@ fn files_with_init_line() -> Vec<PathBuf> {
     ]
     .into_iter()
     .filter(|f| {
-        locations::read_small_file(f, 1 << 20).is_ok_and(|text| {
+        host_dirs::read_small_file(f, 1 << 20).is_ok_and(|text| {
             String::from_utf8_lossy(&text).lines().any(|l| {
                 !l.trim_start().starts_with('#') && l.contains("shimctl") && l.contains(" init ")
             })

@@ -9,8 +9,8 @@ use std::path::{Path, PathBuf};
 
 use crate::error::{Failure, Result};
 use crate::exec::{self, Replacement};
-use crate::locations;
-use crate::shims::{Me, canonical};
+use crate::host_dirs;
+use crate::shim_dir::{Me, canonical};
 
 pub const BYPASS_VAR: &str = "SHIMCTL_BYPASS";
 /// Set on the program a bypass hands over to, as `HOPS:PATH`: how many bypasses are nested
@@ -76,7 +76,7 @@ fn previous_hops() -> Option<(u32, PathBuf)> {
 /// Directories whose entries are shims, compared both as written and resolved (mise's rule).
 fn shim_dirs() -> Vec<PathBuf> {
     let mut dirs = Vec::new();
-    if let Some(d) = locations::default_shim_dir() {
+    if let Some(d) = host_dirs::default_shim_dir() {
         dirs.push(canonical(&d));
         dirs.push(d);
     }
@@ -88,7 +88,7 @@ fn shim_dirs() -> Vec<PathBuf> {
 pub fn find_real_program(name: &str) -> Option<PathBuf> {
     let me = Me::find();
     let skip_dirs = shim_dirs();
-    locations::executables_on_path(Path::new(name)).find(|candidate| {
+    host_dirs::executables_on_path(Path::new(name)).find(|candidate| {
         let dir = candidate.parent().unwrap_or(Path::new(""));
         let in_shim_dir = skip_dirs.iter().any(|s| s == dir || *s == canonical(dir));
         let is_shim = me.as_ref().is_some_and(|me| me.is_same_file(candidate));
