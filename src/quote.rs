@@ -135,25 +135,6 @@ fn base64(bytes: &[u8]) -> String {
     out
 }
 
-/// A JSON string literal (RFC 8259): `"`, `\\` and control characters escaped.
-pub fn json_string(text: &str) -> String {
-    let mut out = String::with_capacity(text.len() + 2);
-    out.push('"');
-    for c in text.chars() {
-        match c {
-            '"' => out.push_str("\\\""),
-            '\\' => out.push_str("\\\\"),
-            '\n' => out.push_str("\\n"),
-            '\t' => out.push_str("\\t"),
-            '\r' => out.push_str("\\r"),
-            c if (c as u32) < 0x20 => out.push_str(&format!("\\u{:04x}", c as u32)),
-            c => out.push(c),
-        }
-    }
-    out.push('"');
-    out
-}
-
 /// A whole command line, each word quoted.
 pub fn sh_join<'a>(words: impl IntoIterator<Item = &'a [u8]>) -> String {
     words
@@ -215,14 +196,6 @@ mod tests {
         assert_eq!(lima_quote(b"a b"), b"'a b'");
         assert_eq!(lima_quote(b"it's"), br#"'it'"'"'s'"#);
         assert_eq!(lima_quote(b"\xff"), b"'\xff'");
-    }
-
-    #[test]
-    fn json_strings_read_back() {
-        for text in ["plain", "a \"q\" \\ b", "line\nnext\ttab\u{1}", "日本"] {
-            let quoted = json_string(text);
-            assert_eq!(serde_json::from_str::<String>(&quoted).unwrap(), text);
-        }
     }
 
     #[test]

@@ -5,12 +5,12 @@
 use std::path::{Path, PathBuf};
 
 use argh::FromArgs;
+use serde::Serialize;
 
 use crate::config;
 use crate::error::{Exit, Result};
 use crate::guest_paths;
 use crate::lima::{self, Mount};
-use crate::quote::json_string;
 use crate::shim_dir::{self, Standing};
 
 /// Show the VM, its shares, whether this directory is shared, and the shims on PATH.
@@ -182,67 +182,115 @@ fn text(s: &Status) {
     }
 }
 
-fn opt(v: Option<String>) -> String {
-    v.map(|s| json_string(&s)).unwrap_or_else(|| "null".into())
+/// `status --json`, for scripts: field names and order are part of the interface
+/// (docs/usage.md); paths as text (lossy where they are not UTF-8).
+#[derive(Serialize)]
+struct JsonStatus<'a> {
+    vm: JsonVm<'a>,
+    problem: Option<&'a str>,
+    shares: Vec<JsonShare>,
+    here: Option<JsonHere>,
+    shim_dir: Option<String>,
+    shims: Vec<JsonShim<'a>>,
+    config_problem: Option<&'a str>,
 }
 
-fn path(p: &Path) -> String {
-    json_string(&p.to_string_lossy())
+#[derive(Serialize)]
+struct JsonVm<'a> {
+    name: &'a str,
+    exists: bool,
+    status: Option<&'a str>,
+    lima_version: Option<&'a str>,
+    limactl: Option<&'a str>,
+}
+
+#[derive(Serialize)]
+struct JsonShare {
+    host: String,
+    guest: String,
+    writable: bool,
+}
+
+#[derive(Serialize)]
+struct JsonHere {
+    path: String,
+    shared: bool,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    share: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    guest: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    writable: Option<bool>,
+}
+
+#[derive(Serialize)]
+struct JsonShim<'a> {
+    name: &'a str,
+    first_on_path: bool,
+    shadowed_by: Option<String>,
+    sandbox: bool,
+}
+
+fn text_of(p: &Path) -> String {
+    p.to_string_lossy().into_owned()
 }
 
 fn json(s: &Status) {
-    let shares: Vec<String> = s
-        .shares
-        .iter()
-        .map(|m| {
-            format!(
-                "{{\"host\":{},\"guest\":{},\"writable\":{}}}",
-                path(&m.location),
-                path(&m.mount_point),
-                m.writable
-            )
-        })
-        .collect();
-    let here = match (&s.cwd, &s.here) {
-        (Some(cwd), Some((m, guest))) => format!(
-            "{{\"path\":{},\"shared\":true,\"share\":{},\"guest\":{},\"writable\":{}}}",
-            path(cwd),
-            path(&m.location),
-            path(guest),
-            m.writable
-        ),
-        (Some(cwd), None) => format!("{{\"path\":{},\"shared\":false}}", path(cwd)),
-        (None, _) => "null".into(),
+    let here = s.cwd.as_ref().map(|cwd| match &s.here {
+        Some((m, guest)) => JsonHere {
+            path: text_of(cwd),
+            shared: true,
+            share: Some(text_of(&m.location)),
+            guest: Some(text_of(guest)),
+            writable: Some(m.writable),
+        },
+        None => JsonHere {
+            path: text_of(cwd),
+            shared: false,
+            share: None,
+            guest: None,
+            writable: None,
+        },
+    });
+    let status = JsonStatus {
+        vm: JsonVm {
+            name: &s.vm,
+            exists: s.exists,
+            status: s.state.as_deref(),
+            lima_version: s.lima_version.as_deref(),
+            limactl: s.limactl.as_deref(),
+        },
+        problem: s.problem.as_deref(),
+        shares: s
+            .shares
+            .iter()
+            .map(|m| JsonShare {
+                host: text_of(&m.location),
+                guest: text_of(&m.mount_point),
+                writable: m.writable,
+            })
+            .collect(),
+        here,
+        shim_dir: s.shim_dir.as_deref().map(text_of),
+        shims: s
+            .shims
+            .iter()
+            .map(|(name, standing)| JsonShim {
+                name,
+                first_on_path: matches!(standing, Standing::First),
+                shadowed_by: match standing {
+                    Standing::Shadowed(p) => Some(text_of(p)),
+                    _ => None,
+                },
+                sandbox: !s.unsandboxed.contains(name),
+            })
+            .collect(),
+        config_problem: s.config_problem.as_deref(),
     };
-    let shims: Vec<String> = s
-        .shims
-        .iter()
-        .map(|(name, standing)| {
-            let (first, by) = match standing {
-                Standing::First => (true, None),
-                Standing::Shadowed(p) => (false, Some(p.display().to_string())),
-                Standing::NotOnPath => (false, None),
-            };
-            format!(
-                "{{\"name\":{},\"first_on_path\":{first},\"shadowed_by\":{},\"sandbox\":{}}}",
-                json_string(name),
-                opt(by),
-                !s.unsandboxed.contains(name)
-            )
-        })
-        .collect();
+    // Serializing these types cannot fail (string keys, no maps of other keys).
     crate::say!(
-        "{{\"vm\":{{\"name\":{},\"exists\":{},\"status\":{},\"lima_version\":{},\"limactl\":{}}},\"problem\":{},\"shares\":[{}],\"here\":{here},\"shim_dir\":{},\"shims\":[{}],\"config_problem\":{}}}",
-        json_string(&s.vm),
-        s.exists,
-        opt(s.state.clone()),
-        opt(s.lima_version.clone()),
-        opt(s.limactl.clone()),
-        opt(s.problem.clone()),
-        shares.join(","),
-        opt(s.shim_dir.as_deref().map(|d| d.display().to_string())),
-        shims.join(","),
-        opt(s.config_problem.clone())
+        "{}",
+        serde_json::to_string(&status).expect("status serializes")
     );
 }
 
