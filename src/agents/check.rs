@@ -17,105 +17,9 @@
 use std::path::PathBuf;
 use std::process::{Command, Stdio};
 
-use super::builtin::{BUILTINS, Builtin};
+use super::profiles::{BUILTINS, Builtin};
 
 const BOGUS: &str = "--shimctl-bogus-flag";
-
-/// An invocation whose parser rejects unknown options, `{FLAG}` standing for the flag.
-struct Probe {
-    agent: &'static str,
-    args: &'static [&'static str],
-    env: &'static [(&'static str, &'static str)],
-    /// What the CLI prints for an unknown option there.
-    rejected: &'static str,
-    /// What it must not print with the real flag and the profile's full-auto variables.
-    refused: &'static [&'static str],
-}
-
-const PROBES: &[Probe] = &[
-    Probe {
-        agent: "claude",
-        args: &["{FLAG}", "-p", "hi"],
-        // The guest user of a test may be root, where claude wants to know it is sandboxed.
-        env: &[("IS_SANDBOX", "1")],
-        rejected: "unknown option",
-        refused: &["not supported"],
-    },
-    Probe {
-        agent: "codex",
-        args: &["{FLAG}", "exec", "--help"],
-        env: &[],
-        rejected: "unexpected argument",
-        refused: &[],
-    },
-    Probe {
-        agent: "codex",
-        args: &["{FLAG}", "resume", "--help"],
-        env: &[],
-        rejected: "unexpected argument",
-        refused: &[],
-    },
-    Probe {
-        agent: "codex",
-        args: &["exec", "{FLAG}", "--help"],
-        env: &[],
-        rejected: "unexpected argument",
-        refused: &[],
-    },
-    Probe {
-        agent: "opencode",
-        args: &["{FLAG}", "/nonexistent-shimctl-dir"],
-        env: &[],
-        rejected: "start opencode tui",
-        refused: &[],
-    },
-    Probe {
-        agent: "opencode",
-        args: &["run", "{FLAG}"],
-        env: &[],
-        rejected: "run opencode with a message",
-        refused: &[],
-    },
-    Probe {
-        agent: "gemini",
-        args: &["{FLAG}", "-p", "hi"],
-        env: &[],
-        rejected: "Unknown argument",
-        refused: &["Approval mode overridden"],
-    },
-    Probe {
-        agent: "copilot",
-        args: &["{FLAG}", "-p", "hi"],
-        env: &[],
-        rejected: "Invalid command format",
-        refused: &[],
-    },
-    Probe {
-        agent: "amp",
-        args: &["{FLAG}", "-x", "hi"],
-        env: &[("AMP_API_KEY", "shimctl-check")],
-        rejected: "unknown option",
-        refused: &[],
-    },
-    Probe {
-        agent: "aider",
-        args: &[
-            "{FLAG}",
-            "--exit",
-            "--no-git",
-            "--no-check-update",
-            "--no-show-model-warnings",
-            "--no-analytics",
-            "--model",
-            "gpt-4o",
-            "--openai-api-key",
-            "shimctl-check",
-        ],
-        env: &[],
-        rejected: "unrecognized arguments",
-        refused: &[],
-    },
-];
 
 /// Words in a flag's help that mean it may choose a permission mode.
 const PERMISSION_WORDS: &[&str] = &[
@@ -410,7 +314,7 @@ fn problems(real: &Real, b: &Builtin) -> Vec<String> {
     }
 
     if real.root {
-        for probe in PROBES.iter().filter(|p| p.agent == b.name) {
+        for probe in b.probes {
             let with = |flag: &[&str]| -> Vec<String> {
                 probe
                     .args
@@ -529,4 +433,30 @@ fn help_parsing_reads_each_style() {
     assert_eq!(f[1].names, ["--yes-always", "--no-yes-always"]);
     assert!(!f[1].takes_value);
     assert!(f[1].text.contains("Always say yes"));
+}
+
+/// Each profile's package is the one tests/agents/ pins: the check runs what the profile
+/// names, and a renamed package fails here rather than silently testing nothing.
+#[test]
+fn every_profiles_package_is_pinned() {
+    use super::profiles::Package;
+    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/agents");
+    let npm: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(root.join("package.json")).unwrap()).unwrap();
+    let pypi = std::fs::read_to_string(root.join("requirements.txt")).unwrap();
+    for b in BUILTINS {
+        match b.package {
+            Package::Npm(name) => assert!(
+                npm["dependencies"][name].is_string(),
+                "{}: {name} is not in tests/agents/package.json",
+                b.name
+            ),
+            Package::PyPi(name) => assert!(
+                pypi.lines().any(|l| l.starts_with(&format!("{name}=="))),
+                "{}: {name} is not pinned in tests/agents/requirements.txt",
+                b.name
+            ),
+            Package::Unavailable => assert!(b.probes.is_empty(), "{}", b.name),
+        }
+    }
 }

@@ -1,16 +1,16 @@
 //! Agent profiles: what each agent is called in the VM, how its full-auto mode is switched
-//! on, when it must not be, and which variables it needs. The data is in `builtin.rs`, the
+//! on, when it must not be, and which variables it needs. The data is in `profiles/` (a file per agent), the
 //! full-auto decision in `full_auto.rs`.
 
-mod builtin;
 #[cfg(test)]
 mod check;
 mod full_auto;
+mod profiles;
 
 use std::ffi::OsString;
 
-use builtin::{BUILTINS, HELP_VERSION};
 pub use full_auto::FullAutoDecision;
+use profiles::{BUILTINS, HELP_VERSION};
 
 /// The agents linked by `shimctl install` when none are named.
 pub const DEFAULT_AGENTS: &[&str] = &["claude", "codex", "opencode"];
@@ -122,12 +122,12 @@ impl Agent {
 /// How to install `program` in VM `vm`, as a command to paste (doctor, and the sandbox's
 /// message when the agent is missing there).
 pub fn install_hint(vm: &str, program: &str) -> String {
-    match program {
-        "claude" => {
-            format!("limactl shell {vm} bash -c 'curl -fsSL https://claude.ai/install.sh | bash'")
+    match BUILTINS.iter().find(|b| b.name == program) {
+        Some(b) if !b.install.is_empty() => {
+            let words = shell_words::split(b.install).expect("profiles' install commands parse");
+            let words: Vec<&[u8]> = words.iter().map(|w| w.as_bytes()).collect();
+            format!("limactl shell {vm} {}", crate::quote::sh_join(words))
         }
-        "codex" => format!("limactl shell {vm} npm install --global @openai/codex"),
-        "opencode" => format!("limactl shell {vm} npm install --global opencode-ai"),
         _ => format!("install {program} inside the VM (limactl shell {vm})"),
     }
 }

@@ -23,31 +23,36 @@ pub fn agents_dir() -> Option<PathBuf> {
     }
 }
 
+// The built-in profiles, read from the same files the binary is built from.
+#[path = "../../src/agents/profiles/mod.rs"]
+#[allow(dead_code)]
+mod profiles;
+
+use profiles::{BUILTINS, Builtin, Package};
+
+fn profile(agent: &str) -> &'static Builtin {
+    BUILTINS.iter().find(|b| b.name == agent).unwrap()
+}
+
 /// The pinned version of an agent, as its `--version` prints it.
 fn pinned_version(agent: &str) -> String {
     let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/agents");
-    if agent == "aider" {
-        let reqs = std::fs::read_to_string(root.join("requirements.txt")).unwrap();
-        let line = reqs
-            .lines()
-            .find(|l| l.starts_with("aider-chat=="))
-            .unwrap();
-        return line.trim_start_matches("aider-chat==").to_string();
+    match profile(agent).package {
+        Package::PyPi(package) => {
+            let reqs = std::fs::read_to_string(root.join("requirements.txt")).unwrap();
+            let prefix = format!("{package}==");
+            let line = reqs.lines().find(|l| l.starts_with(&prefix)).unwrap();
+            line.trim_start_matches(&prefix).to_string()
+        }
+        Package::Npm(package) => {
+            let json: serde_json::Value =
+                serde_json::from_slice(&std::fs::read(root.join("package.json")).unwrap()).unwrap();
+            let v = json["dependencies"][package].as_str().unwrap();
+            // amp prints its version without the `-g<commit>` suffix of the npm version.
+            v.split("-g").next().unwrap().to_string()
+        }
+        Package::Unavailable => unreachable!("{agent} is on no registry"),
     }
-    let package = match agent {
-        "claude" => "@anthropic-ai/claude-code",
-        "codex" => "@openai/codex",
-        "opencode" => "opencode-ai",
-        "gemini" => "@google/gemini-cli",
-        "copilot" => "@github/copilot",
-        "amp" => "@sourcegraph/amp",
-        _ => unreachable!(),
-    };
-    let json: serde_json::Value =
-        serde_json::from_slice(&std::fs::read(root.join("package.json")).unwrap()).unwrap();
-    let v = json["dependencies"][package].as_str().unwrap();
-    // amp prints its version without the `-g<commit>` suffix of the npm version.
-    v.split("-g").next().unwrap().to_string()
 }
 
 /// A world whose guest runs the real `agent` (and Node 22 for it) instead of a fake.
@@ -57,8 +62,8 @@ fn world_with(dir: &Path, agent: &str) -> World {
     let w = World::builder()
         .config("[egress]\n[agents.claude]\nenv = [\"IS_SANDBOX\"]\n")
         .build();
-    let program = match agent {
-        "aider" => dir.join("venv/bin/aider"),
+    let program = match profile(agent).package {
+        Package::PyPi(_) => dir.join("venv/bin").join(agent),
         _ => dir.join("node_modules/.bin").join(agent),
     };
     let _ = std::fs::remove_file(w.guest_bin.join(agent));
@@ -92,38 +97,15 @@ fn through_shim(w: &World, agent: &str, args: &[&str]) -> (Option<i32>, String) 
     (out.status.code(), stdout(&out) + &stderr(&out))
 }
 
-/// A parse-only invocation (the shim adds the full-auto flag), and what the CLI would
-/// print had the flag not parsed there.
-const PARSE_ONLY: &[(&str, &[&str], &str)] = &[
-    ("claude", &["-p", "hi"], "unknown option"),
-    ("codex", &["exec"], "unexpected argument"),
-    ("opencode", &["run"], "run opencode with a message"),
-    ("gemini", &["-p", "hi"], "Unknown argument"),
-    ("copilot", &["-p", "hi"], "Invalid command format"),
-    ("amp", &["-x", "hi"], "unknown option"),
-    (
-        "aider",
-        &[
-            "--exit",
-            "--no-git",
-            "--no-check-update",
-            "--no-show-model-warnings",
-            "--no-analytics",
-            "--model",
-            "gpt-4o",
-            "--openai-api-key",
-            "shimctl-check",
-        ],
-        "unrecognized arguments",
-    ),
-];
-
 #[test]
 fn each_real_cli_runs_through_the_shim_and_the_stand_in() {
     let Some(dir) = agents_dir() else { return };
     // SAFETY: no memory effects.
     let root = unsafe { libc::geteuid() } == 0;
-    for (agent, args, rejected) in PARSE_ONLY {
+    for (agent, (args, rejected)) in BUILTINS
+        .iter()
+        .filter_map(|b| Some((b.name, b.through_shim?)))
+    {
         let w = world_with(&dir, agent);
         let (code, out) = through_shim(&w, agent, &["--version"]);
         assert_eq!(code, Some(0), "{agent} --version: {out}");
