@@ -80,7 +80,10 @@ impl Agent {
                 after_subcommands: strings(b.after_subcommands),
                 skip_subcommands: strings(b.skip_subcommands),
                 first_only_subcommands: strings(b.first_only_subcommands),
-                skip_flags: strings(b.skip_flags),
+                skip_flags: strings(&HELP_VERSION)
+                    .into_iter()
+                    .chain(strings(b.skip_flags))
+                    .collect(),
                 skip_flag_values: b
                     .skip_flag_values
                     .iter()
@@ -105,7 +108,12 @@ impl Agent {
             env: Vec::new(),
             full_auto: FullAuto {
                 enabled: true,
-                skip_flags: HELP_VERSION.iter().map(|s| s.to_string()).collect(),
+                // A program of the user's: `-V` is a version flag often enough to keep.
+                skip_flags: HELP_VERSION
+                    .iter()
+                    .chain(&["-V"])
+                    .map(|s| s.to_string())
+                    .collect(),
                 ..FullAuto::default()
             },
             egress_hosts: Vec::new(),

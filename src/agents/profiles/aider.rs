@@ -13,9 +13,6 @@ pub const PROFILE: Builtin = Builtin {
     first_only_subcommands: NONE,
     hidden_subcommands: NONE,
     skip_flags: &[
-        "-h",
-        "--help",
-        "--version",
         "--yes-always",
         "--no-yes-always",
         "--no-auto-accept-architect",

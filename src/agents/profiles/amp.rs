@@ -53,14 +53,7 @@ pub const PROFILE: Builtin = Builtin {
     ],
     first_only_subcommands: NONE,
     hidden_subcommands: NONE,
-    skip_flags: &[
-        "-h",
-        "--help",
-        "-V",
-        "-v",
-        "--version",
-        "--dangerously-allow-all",
-    ],
+    skip_flags: &["-V", "-v", "--dangerously-allow-all"],
     skip_flag_values: &[],
     skip_env: NONE,
     value_flags: &[

@@ -55,10 +55,7 @@ pub const PROFILE: Builtin = Builtin {
         "rc",
     ],
     skip_flags: &[
-        "-h",
-        "--help",
         "-v",
-        "--version",
         "--dangerously-skip-permissions",
         "--allow-dangerously-skip-permissions",
         "--permission-mode",

@@ -43,10 +43,7 @@ pub const PROFILE: Builtin = Builtin {
     first_only_subcommands: NONE,
     hidden_subcommands: &["cloud-tasks", "execpolicy", "responses-api-proxy"],
     skip_flags: &[
-        "-h",
-        "--help",
         "-V",
-        "--version",
         "--yolo",
         "--dangerously-bypass-approvals-and-sandbox",
         "-a",

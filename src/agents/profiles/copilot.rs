@@ -32,10 +32,7 @@ pub const PROFILE: Builtin = Builtin {
     first_only_subcommands: NONE,
     hidden_subcommands: &["plugins"],
     skip_flags: &[
-        "-h",
-        "--help",
         "-v",
-        "--version",
         "--allow-all",
         "--yolo",
         "--allow-all-tools",

@@ -21,7 +21,7 @@ pub const PROFILE: Builtin = Builtin {
     ],
     first_only_subcommands: NONE,
     hidden_subcommands: NONE,
-    skip_flags: &["-h", "--help", "-v", "--version", "-f", "--force", "--yolo"],
+    skip_flags: &["-v", "-f", "--force", "--yolo"],
     skip_flag_values: &[],
     skip_env: NONE,
     value_flags: &["--model", "--workspace"],

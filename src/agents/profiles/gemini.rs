@@ -22,16 +22,7 @@ pub const PROFILE: Builtin = Builtin {
     ],
     first_only_subcommands: NONE,
     hidden_subcommands: NONE,
-    skip_flags: &[
-        "-h",
-        "--help",
-        "-v",
-        "--version",
-        "-y",
-        "--yolo",
-        "--approval-mode",
-        "--allowed-tools",
-    ],
+    skip_flags: &["-v", "-y", "--yolo", "--approval-mode", "--allowed-tools"],
     skip_flag_values: &[],
     skip_env: NONE,
     value_flags: &[

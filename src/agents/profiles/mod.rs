@@ -31,7 +31,8 @@ pub struct Builtin {
     /// Subcommands `--help` does not list (the check asks each for its own help).
     #[cfg_attr(not(test), allow(dead_code))] // read by the profile check
     pub hidden_subcommands: &'static [&'static str],
-    /// Flags meaning "just help/version" or "the user already chose a permission mode".
+    /// Flags meaning "just help/version" or "the user already chose a permission mode",
+    /// besides [`HELP_VERSION`].
     pub skip_flags: &'static [&'static str],
     /// A flag that chooses a permission mode only with such a value (`-c approval_policy=`).
     pub skip_flag_values: &'static [(&'static str, &'static str)],
@@ -90,7 +91,9 @@ pub struct Probe {
     pub refused: &'static [&'static str],
 }
 
-pub const HELP_VERSION: [&str; 4] = ["-h", "--help", "-V", "--version"];
+/// Help and version flags every agent has: skip full-auto, added to each profile's own
+/// `skip_flags` (which lists only what differs, such as `-v` or `-V` for the version).
+pub const HELP_VERSION: [&str; 3] = ["-h", "--help", "--version"];
 
 pub const NONE: &[&str] = &[];
 

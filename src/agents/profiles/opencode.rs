@@ -38,15 +38,7 @@ pub const PROFILE: Builtin = Builtin {
     ],
     first_only_subcommands: NONE,
     hidden_subcommands: NONE,
-    skip_flags: &[
-        "-h",
-        "--help",
-        "-v",
-        "--version",
-        "--auto",
-        "--yolo",
-        "--dangerously-skip-permissions",
-    ],
+    skip_flags: &["-v", "--auto", "--yolo", "--dangerously-skip-permissions"],
     skip_flag_values: &[],
     skip_env: &["OPENCODE_PERMISSION", "OPENCODE_CONFIG_CONTENT"],
     value_flags: &[
