@@ -129,7 +129,12 @@ fn a_wrapper_that_calls_back_into_the_shim_ends_fast() {
         let mut cmd = with_path(&w, w.shim("claude"), &[&w.shims, &wrappers]);
         cmd.env("SHIMCTL_BYPASS", "1").arg("x");
         let out = output_within(cmd, Duration::from_secs(20));
-        assert_eq!(out.status.code(), Some(125), "{body}: {}", stderr(&out));
+        assert_eq!(
+            out.status.code(),
+            Some(CANNOT_RUN),
+            "{body}: {}",
+            stderr(&out)
+        );
         let err = stderr(&out);
         assert!(
             err.contains("loop") && err.contains(&wrappers.join("claude").display().to_string()),

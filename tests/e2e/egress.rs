@@ -100,7 +100,7 @@ fn escape_run_with(extra: &str, env: &[(&str, &str)]) -> Escape {
             "[egress]\n{ALLOW}\n{extra}\n[agents.escape]\nfull_auto = false\n"
         ))
         .build();
-    symlink(Path::new(SHIMCTL), &w.shims.join("escape"));
+    w.link_shim("escape");
     std::fs::copy(
         Path::new(EGRESS_DIR).join("escape-agent"),
         w.guest_bin.join("escape"),
@@ -431,7 +431,7 @@ fn a_bad_rule_names_its_line() {
     assert_failed(
         &w,
         &out,
-        125,
+        CANNOT_RUN,
         &[
             "line 3",
             "`allow`",
@@ -503,7 +503,7 @@ fn a_killed_launcher_leaves_no_proxy_and_no_agent_behind() {
     let w = World::builder()
         .config("[egress]\n[agents.sleeper]\ncommand = \"sleep\"\nfull_auto = false\n")
         .build();
-    symlink(Path::new(SHIMCTL), &w.shims.join("sleeper"));
+    w.link_shim("sleeper");
     let mut child = w
         .shim("sleeper")
         .arg("300")
@@ -743,7 +743,7 @@ fn killed_at_any_moment(egress: &str) {
             "{egress}[agents.sleeper]\ncommand = \"sleep\"\nfull_auto = false\n"
         ))
         .build();
-    symlink(Path::new(SHIMCTL), &w.shims.join("sleeper"));
+    w.link_shim("sleeper");
     for delay_ms in [0u64, 2, 5, 10, 20, 40, 80, 160, 400] {
         let err = w.root.join("sleeper.err");
         let mut child = w

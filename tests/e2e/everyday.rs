@@ -4,7 +4,6 @@
 use std::ffi::OsStr;
 use std::io::Write;
 use std::os::unix::ffi::OsStrExt;
-use std::path::Path;
 use std::process::Stdio;
 
 use crate::world::*;
@@ -201,7 +200,12 @@ fn the_home_directory_is_never_suggested_for_sharing() {
             .output()
             .unwrap();
         let err = stderr(&out);
-        assert_failed(&w, &out, 125, &["is not shared", "project directory"]);
+        assert_failed(
+            &w,
+            &out,
+            CANNOT_RUN,
+            &["is not shared", "project directory"],
+        );
         assert!(!err.contains("share it: shimctl share ."), "{err}");
     }
 }
@@ -237,7 +241,7 @@ fn bypass_and_the_variable_treat_a_calling_wrapper_alike() {
     assert_eq!(by_command.status.code(), by_variable.status.code());
     assert_eq!(
         by_command.status.code(),
-        Some(125),
+        Some(CANNOT_RUN),
         "{}",
         stderr(&by_command)
     );
@@ -286,9 +290,7 @@ fn doctor_says_a_missing_limactl_fix_once_and_excuses_agents_without_shims() {
 fn a_path_changed_after_the_rc_ran_is_named_as_such() {
     let w = World::new();
     std::fs::write(w.home.join(".bashrc"), "eval \"$(shimctl init bash)\"\n").unwrap();
-    let host_bin = w.root.join("host-bin");
-    std::fs::create_dir_all(&host_bin).unwrap();
-    w.write_exec(&host_bin.join("claude"), "#!/bin/sh\n");
+    let host_bin = w.host_program("claude", "#!/bin/sh\n");
     let path = format!(
         "{}:{}:{}:/usr/bin:/bin",
         host_bin.display(),
@@ -376,7 +378,7 @@ fn a_wrapper_runs_the_wrapped_agent_in_the_vm() {
         .join("editor/extensions/anthropic.claude-code-9.9.9/resources/claude-code/cli.js");
     std::fs::create_dir_all(bundled.parent().unwrap()).unwrap();
     w.write_exec(&bundled, "#!/bin/sh\necho HOST-RAN >&2\nexit 99\n");
-    symlink(Path::new(SHIMCTL), &w.shims.join("shimctl-wrap"));
+    w.link_shim("shimctl-wrap");
     let args = ["--output-format", "stream-json", "-p", "hi there"];
     let via_subcommand = w
         .shimctl()
@@ -412,7 +414,7 @@ fn a_wrapper_runs_the_wrapped_agent_in_the_vm() {
         .args(["wrap", "/usr/bin/node", "x.js"])
         .output()
         .unwrap();
-    assert_eq!(out.status.code(), Some(125), "{}", stderr(&out));
+    assert_eq!(out.status.code(), Some(CANNOT_RUN), "{}", stderr(&out));
     assert!(
         stderr(&out).starts_with("shimctl: shimctl wrap: /usr/bin/node is none of the agents"),
         "{}",
@@ -428,7 +430,7 @@ fn the_vm_is_not_stopped_under_running_sessions_without_a_yes() {
     let w = World::builder()
         .config("[agents.sleeper]\ncommand = \"sleep\"\nfull_auto = false\n")
         .build();
-    symlink(Path::new(SHIMCTL), &w.shims.join("sleeper"));
+    w.link_shim("sleeper");
     let mut session = w
         .shim("sleeper")
         .arg("300")
@@ -512,6 +514,6 @@ fn what_needs_no_project_runs_from_a_directory_that_is_not_shared() {
         .current_dir(&elsewhere)
         .output()
         .unwrap();
-    assert_eq!(out.status.code(), Some(125), "{}", stderr(&out));
+    assert_eq!(out.status.code(), Some(CANNOT_RUN), "{}", stderr(&out));
     assert!(stderr(&out).contains("not shared"), "{}", stderr(&out));
 }

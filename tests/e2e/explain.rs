@@ -111,7 +111,7 @@ fn explain_reports_the_same_failures_as_the_shim() {
         .current_dir(&elsewhere)
         .output()
         .unwrap();
-    assert_eq!(out.status.code(), Some(125));
+    assert_eq!(out.status.code(), Some(CANNOT_RUN));
     assert!(stderr(&out).contains("is not shared"));
     // An unknown agent named on shimctl's command line is a usage error, as in `install`.
     let out = w.shimctl().args(["explain", "nope"]).output().unwrap();

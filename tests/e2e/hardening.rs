@@ -157,7 +157,7 @@ fn a_config_that_names_an_identity_variable_is_refused() {
     ] {
         let w = World::builder().config(config).build();
         let out = w.shim("claude").arg("x").output().unwrap();
-        assert_failed(&w, &out, 125, &["config error", "line"]);
+        assert_failed(&w, &out, CANNOT_RUN, &["config error", "line"]);
     }
 }
 
@@ -203,7 +203,7 @@ fn relative_and_empty_path_entries_are_never_searched() {
             .env("PATH", &path)
             .output()
             .unwrap();
-        assert_failed(&w, &out, 125, &["limactl not found"]);
+        assert_failed(&w, &out, CANNOT_RUN, &["limactl not found"]);
         let out = w
             .shimctl()
             .args(["bypass", "claude-host"])
@@ -226,10 +226,10 @@ fn a_limactl_that_is_shimctl_is_refused_not_recursed_into() {
             .env("LIMACTL", &limactl)
             .output()
             .unwrap();
-        assert_failed(&w, &out, 125, &["which is shimctl"]);
+        assert_failed(&w, &out, CANNOT_RUN, &["which is shimctl"]);
         w.write_config(&format!("limactl = \"{}\"\n", limactl.display()));
         let out = w.shim("claude").arg("x").output().unwrap();
-        assert_failed(&w, &out, 125, &["which is shimctl"]);
+        assert_failed(&w, &out, CANNOT_RUN, &["which is shimctl"]);
         w.write_config("");
     }
 }
@@ -244,7 +244,7 @@ fn shimctl_bypass_accepts_only_1_and_0() {
             .env("SHIMCTL_BYPASS", value)
             .output()
             .unwrap();
-        assert_failed(&w, &out, 125, &["SHIMCTL_BYPASS", "1", "0"]);
+        assert_failed(&w, &out, CANNOT_RUN, &["SHIMCTL_BYPASS", "1", "0"]);
     }
     for value in ["0", ""] {
         let out = w
@@ -277,7 +277,7 @@ fn a_hung_limactl_is_stopped_at_the_time_limit() {
         assert_failed(
             &w,
             &out,
-            125,
+            CANNOT_RUN,
             &[call, "did not finish within 1 s", "limactl list"],
         );
         assert!(
@@ -300,7 +300,7 @@ fn vm_commands_have_a_time_limit_too() {
         .env("FAKE_LIMA_HANG", "start")
         .output()
         .unwrap();
-    assert_eq!(out.status.code(), Some(125), "{}", stderr(&out));
+    assert_eq!(out.status.code(), Some(CANNOT_RUN), "{}", stderr(&out));
     assert!(stderr(&out).contains("limactl start"), "{}", stderr(&out));
 }
 
@@ -323,7 +323,7 @@ fn a_fifo_or_huge_file_as_config_is_an_error_naming_it() {
         .env("SHIMCTL_CONFIG", &fifo)
         .output()
         .unwrap();
-    assert_failed(&w, &out, 125, &["config-fifo", "not a regular file"]);
+    assert_failed(&w, &out, CANNOT_RUN, &["config-fifo", "not a regular file"]);
     let big = w.root.join("big.toml");
     std::fs::write(&big, format!("# {}\n", "x".repeat(2 << 20))).unwrap();
     let out = w
@@ -332,7 +332,7 @@ fn a_fifo_or_huge_file_as_config_is_an_error_naming_it() {
         .env("SHIMCTL_CONFIG", &big)
         .output()
         .unwrap();
-    assert_failed(&w, &out, 125, &["big.toml", "larger than"]);
+    assert_failed(&w, &out, CANNOT_RUN, &["big.toml", "larger than"]);
 }
 
 #[test]
@@ -413,7 +413,7 @@ fn a_closed_pipe_or_a_full_disk_never_panics() {
         .output()
         .unwrap();
     assert!(!stderr(&out).contains("panicked"), "{}", stderr(&out));
-    assert_eq!(out.status.code(), Some(125), "{}", stderr(&out));
+    assert_eq!(out.status.code(), Some(CANNOT_RUN), "{}", stderr(&out));
     assert!(stderr(&out).contains("cannot write"), "{}", stderr(&out));
 }
 
@@ -476,7 +476,7 @@ fn version_output_that_is_not_limas_is_an_error_naming_it() {
     assert_failed(
         &w,
         &out,
-        125,
+        CANNOT_RUN,
         &["wrapper 3.0.0 for limactl", "limactl version X.Y.Z"],
     );
 }
@@ -507,7 +507,7 @@ fn a_relative_mount_location_is_ignored_with_a_warning() {
         .unwrap();
     assert_eq!(
         out.status.code(),
-        Some(125),
+        Some(CANNOT_RUN),
         "`.` matches nothing: {}",
         stderr(&out)
     );

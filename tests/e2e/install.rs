@@ -8,9 +8,7 @@ use crate::world::*;
 fn fresh() -> (World, std::path::PathBuf) {
     let w = World::new();
     std::fs::remove_dir_all(&w.shims).unwrap();
-    let host_bin = w.root.join("host-bin");
-    std::fs::create_dir_all(&host_bin).unwrap();
-    w.write_exec(&host_bin.join("claude"), "#!/bin/sh\nexit 0\n");
+    let host_bin = w.host_program("claude", "#!/bin/sh\nexit 0\n");
     (w, host_bin)
 }
 

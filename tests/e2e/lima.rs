@@ -88,7 +88,7 @@ fn missing_limactl_fails_closed_with_install_hint() {
         .env("PATH", format!("{}:/usr/bin:/bin", w.shims.display()))
         .output()
         .unwrap();
-    assert_eq!(out.status.code(), Some(125));
+    assert_eq!(out.status.code(), Some(CANNOT_RUN));
     let err = stderr(&out);
     assert!(
         err.contains("limactl not found") && err.contains("brew install lima"),
@@ -127,7 +127,7 @@ fn old_lima_is_refused() {
         .env("FAKE_LIMA_VERSION", "1.2.1")
         .output()
         .unwrap();
-    assert_eq!(out.status.code(), Some(125));
+    assert_eq!(out.status.code(), Some(CANNOT_RUN));
     let err = stderr(&out);
     assert!(
         err.contains("Lima 1.2.1 is too old") && err.contains("2.0.0"),
@@ -156,7 +156,7 @@ fn lima_2_0_works_with_its_older_script_form() {
 fn missing_vm_fails_closed_with_the_way_to_create_it() {
     let w = World::new();
     let out = w.shim("claude").env("SHIMCTL_VM", "nope").output().unwrap();
-    assert_eq!(out.status.code(), Some(125));
+    assert_eq!(out.status.code(), Some(CANNOT_RUN));
     let err = stderr(&out);
     assert!(
         err.contains("VM `nope` does not exist") && err.contains("create it with"),

@@ -114,7 +114,7 @@ fn attack(config: &str) -> Attack {
     let w = World::builder()
         .config(&format!("{config}\n[agents.attacker]\nfull_auto = false\n"))
         .build();
-    symlink(Path::new(SHIMCTL), &w.shims.join("attacker"));
+    w.link_shim("attacker");
     std::fs::copy(ATTACKER, w.guest_bin.join("attacker")).unwrap();
     std::fs::write(w.guest_bin.join("probe-everywhere"), probe_name(&w)).unwrap();
     // The guest user's own tools and start-up files, which the agent must leave alone.
@@ -455,7 +455,7 @@ fn shimctl_own_files_are_never_shared_writable() {
     assert_failed(
         &w,
         &out,
-        125,
+        CANNOT_RUN,
         &["shimctl's config", "shares writable", "shimctl unshare"],
     );
 }
@@ -471,7 +471,7 @@ fn a_misspelt_agent_table_stops_the_start_with_the_right_name() {
     assert_failed(
         &w,
         &out,
-        125,
+        CANNOT_RUN,
         &["`claude-code` is not an agent; did you mean `claude`?"],
     );
     let out = w.shimctl().arg("status").output().unwrap();

@@ -233,7 +233,7 @@ fn unshared_directory_fails_closed_with_both_ways_out() {
         .arg("x")
         .output()
         .unwrap();
-    assert_eq!(out.status.code(), Some(125));
+    assert_eq!(out.status.code(), Some(CANNOT_RUN));
     let err = stderr(&out);
     assert!(
         err.contains(&format!(
@@ -413,7 +413,7 @@ fn config_errors_name_file_line_and_key() {
     let w = World::new();
     w.write_config("vm = \"sandbox\"\n\n[agents.claude]\nful_auto = false\n");
     let out = w.shim("claude").arg("x").output().unwrap();
-    assert_eq!(out.status.code(), Some(125));
+    assert_eq!(out.status.code(), Some(CANNOT_RUN));
     let err = stderr(&out);
     assert!(
         err.contains("config.toml") && err.contains("line 4") && err.contains("ful_auto"),
@@ -430,7 +430,7 @@ fn config_errors_name_file_line_and_key() {
         .env("SHIMCTL_CONFIG", w.root.join("missing.toml"))
         .output()
         .unwrap();
-    assert_eq!(out.status.code(), Some(125));
+    assert_eq!(out.status.code(), Some(CANNOT_RUN));
     assert!(stderr(&out).contains("missing.toml"));
 }
 
@@ -442,7 +442,7 @@ fn unknown_name_lists_the_known_agents() {
         .env("SHIMCTL_ARG0", "clod")
         .output()
         .unwrap();
-    assert_eq!(out.status.code(), Some(125));
+    assert_eq!(out.status.code(), Some(CANNOT_RUN));
     let err = stderr(&out);
     assert!(
         err.contains("`clod`") && err.contains("claude, codex, opencode"),
@@ -489,7 +489,7 @@ fn lima_home_is_honoured() {
     let other_home = w.root.join("lima-elsewhere");
     std::fs::rename(&w.lima_home, &other_home).unwrap();
     let out = w.shim("claude").output().unwrap();
-    assert_eq!(out.status.code(), Some(125));
+    assert_eq!(out.status.code(), Some(CANNOT_RUN));
     let out = w
         .shim("claude")
         .env("LIMA_HOME", &other_home)
@@ -512,7 +512,7 @@ fn stopped_vm_is_started_unless_configured_not_to() {
             .env("FAKE_LIMA_VERSION", version)
             .output()
             .unwrap();
-        assert_eq!(out.status.code(), Some(125), "Lima {version}");
+        assert_eq!(out.status.code(), Some(CANNOT_RUN), "Lima {version}");
         assert!(stderr(&out).contains("is stopped"), "{}", stderr(&out));
         assert!(
             stderr(&out).contains("shimctl vm start"),

@@ -146,7 +146,7 @@ fn a_failed_vm_step_shows_limas_lines_and_verbose_streams_them() {
     assert_failed(
         &w,
         &out,
-        125,
+        CANNOT_RUN,
         &[
             "`limactl start --tty=false agents` failed; Lima's lines are above, all of them in ~/.cache/shimctl/limactl-start.log",
         ],
@@ -253,7 +253,7 @@ fn share_and_unshare_an_awkward_path_round_trip() {
     std::fs::create_dir_all(&awkward).unwrap();
 
     let out = w.shim("claude").current_dir(&awkward).output().unwrap();
-    assert_eq!(out.status.code(), Some(125));
+    assert_eq!(out.status.code(), Some(CANNOT_RUN));
     assert!(stderr(&out).contains("shimctl share ."), "{}", stderr(&out));
 
     let out = w
@@ -299,7 +299,7 @@ fn share_and_unshare_an_awkward_path_round_trip() {
     let out = w.shimctl().arg("unshare").arg(&awkward).output().unwrap();
     assert!(out.status.success(), "{}", stderr(&out));
     let out = w.shim("claude").current_dir(&awkward).output().unwrap();
-    assert_eq!(out.status.code(), Some(125), "not shared any more");
+    assert_eq!(out.status.code(), Some(CANNOT_RUN), "not shared any more");
     let mounts = lima_yaml(&w, "sandbox")["mounts"].as_array().unwrap().len();
     assert_eq!(mounts, 1, "the other share is untouched");
 }
@@ -494,9 +494,7 @@ fn doctor_names_each_fault_with_its_fix() {
         "{text}"
     );
 
-    let host_bin = w.root.join("host-bin");
-    std::fs::create_dir_all(&host_bin).unwrap();
-    w.write_exec(&host_bin.join("codex"), "#!/bin/sh\n");
+    let host_bin = w.host_program("codex", "#!/bin/sh\n");
     let path = format!(
         "{}:{}:{}:/usr/bin:/bin",
         host_bin.display(),
@@ -799,6 +797,6 @@ fn vm_provision_runs_the_templates_egress_step_as_root_in_the_vm() {
         "the same lines as the template's step"
     );
     // The test guest's user may not sudo: the failure is limactl's, said as such.
-    assert_eq!(out.status.code(), Some(125), "{}", stderr(&out));
+    assert_eq!(out.status.code(), Some(CANNOT_RUN), "{}", stderr(&out));
     assert!(stderr(&out).contains("limactl"), "{}", stderr(&out));
 }

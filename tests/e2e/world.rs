@@ -200,6 +200,25 @@ impl World {
         std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o755)).unwrap();
     }
 
+    /// Links NAME in the shim directory to shimctl, as `shimctl install NAME` would, and
+    /// returns the link.
+    pub fn link_shim(&self, name: &str) -> PathBuf {
+        let link = self.shims.join(name);
+        if std::fs::symlink_metadata(&link).is_err() {
+            symlink(Path::new(SHIMCTL), &link);
+        }
+        link
+    }
+
+    /// A program of the host's own named NAME running SCRIPT, in the world's `host-bin`
+    /// directory (which is on no PATH until a test puts it there); returns that directory.
+    pub fn host_program(&self, name: &str, script: &str) -> PathBuf {
+        let dir = self.root.join("host-bin");
+        std::fs::create_dir_all(&dir).unwrap();
+        self.write_exec(&dir.join(name), script);
+        dir
+    }
+
     /// Creates (or rewrites) an instance with these mounts: (location, mountPoint, writable).
     pub fn make_vm(&self, name: &str, mounts: &[(&Path, Option<&Path>, bool)]) {
         let dir = self.lima_home.join(name);
@@ -503,3 +522,7 @@ pub fn field<'a>(out: &'a str, name: &str) -> &'a str {
         .unwrap_or_else(|| panic!("no `{name}:` line in\n{out}"))
         .trim()
 }
+
+/// shimctl's status when it cannot run what was asked (no limactl, no VM, bad config, a
+/// directory not shared): never the agent's, which passes through untouched.
+pub const CANNOT_RUN: i32 = 125;
