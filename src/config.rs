@@ -44,6 +44,43 @@ pub struct Config {
     pub egress: Option<EgressTable>,
     /// `sandbox = false` turns the agents' sandbox off; a `[sandbox]` table sets it up.
     pub sandbox: Option<SandboxSetting>,
+    /// `[[routes]]`: the VM for the agents started under a directory (the deepest wins).
+    #[serde(default)]
+    pub routes: Vec<Route>,
+}
+
+/// One `[[routes]]` entry: agents started in PATH or below it run in VM.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Route {
+    pub path: HostPath,
+    pub vm: VmName,
+}
+
+/// Why a VM was chosen (explain and status say it).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum VmSource {
+    /// `$SHIMCTL_VM`.
+    Env,
+    /// The deepest `[[routes]]` entry holding the directory, as written in the config.
+    Route(String),
+    /// The agent's own `vm`.
+    Agent,
+    /// The top-level `vm`.
+    Global,
+    Default,
+}
+
+impl fmt::Display for VmSource {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            VmSource::Env => f.write_str("$SHIMCTL_VM"),
+            VmSource::Route(path) => write!(f, "the route for {path}"),
+            VmSource::Agent => f.write_str("the agent's `vm`"),
+            VmSource::Global => f.write_str("`vm` in the config"),
+            VmSource::Default => f.write_str("the default"),
+        }
+    }
 }
 
 #[derive(Debug, Deserialize)]
@@ -439,8 +476,19 @@ impl Loaded {
             .unwrap_or_else(|| name.to_string())
     }
 
-    /// VM for an agent: `$SHIMCTL_VM`, else the agent's `vm`, else the top-level `vm`.
+    /// VM for an agent started in the current directory (see [`Self::vm_choice`]).
     pub fn vm_for(&self, agent: Option<&Agent>) -> Result<String> {
+        let cwd = std::env::current_dir().ok();
+        Ok(self.vm_choice(agent, cwd.as_deref())?.0)
+    }
+
+    /// VM for an agent started in CWD (physical, as getcwd gives it): `$SHIMCTL_VM`, else
+    /// the deepest route holding CWD, else the agent's `vm`, else the top-level `vm`.
+    pub fn vm_choice(
+        &self,
+        agent: Option<&Agent>,
+        cwd: Option<&Path>,
+    ) -> Result<(String, VmSource)> {
         if let Some(vm) = std::env::var_os("SHIMCTL_VM").filter(|v| !v.is_empty()) {
             let vm = vm.to_string_lossy().into_owned();
             if !valid_vm_name(&vm) {
@@ -448,12 +496,38 @@ impl Loaded {
                     "SHIMCTL_VM=`{vm}` is not a valid VM name; unset it or use a Lima instance name"
                 )));
             }
-            return Ok(vm);
+            return Ok((vm, VmSource::Env));
         }
-        Ok(agent
-            .and_then(|a| a.vm.clone())
-            .or_else(|| self.config.vm.as_ref().map(|v| v.0.clone()))
-            .unwrap_or_else(|| DEFAULT_VM.to_string()))
+        if let Some(route) = cwd.and_then(|cwd| self.route_for(cwd)) {
+            return Ok((route.vm.0.clone(), VmSource::Route(route.path.0.clone())));
+        }
+        Ok(match (agent.and_then(|a| a.vm.clone()), &self.config.vm) {
+            (Some(vm), _) => (vm, VmSource::Agent),
+            (None, Some(vm)) => (vm.0.clone(), VmSource::Global),
+            (None, None) => (DEFAULT_VM.to_string(), VmSource::Default),
+        })
+    }
+
+    /// The deepest route whose directory holds CWD. A route's directory counts both as
+    /// written and with its symlinks resolved (CWD is physical), so a route through a
+    /// symlink applies; resolving costs system calls only when there are routes.
+    pub fn route_for(&self, cwd: &Path) -> Option<&Route> {
+        self.config
+            .routes
+            .iter()
+            .filter_map(|route| {
+                let written = crate::host_dirs::expand_tilde(&route.path.0);
+                let resolved = crate::guest_paths::resolve(&written).ok();
+                [Some(written), resolved]
+                    .into_iter()
+                    .flatten()
+                    .filter(|dir| cwd.starts_with(dir))
+                    .map(|dir| dir.components().count())
+                    .max()
+                    .map(|depth| (depth, route))
+            })
+            .max_by_key(|(depth, _)| *depth)
+            .map(|(_, route)| route)
     }
 
     pub fn start(&self) -> bool {

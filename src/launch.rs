@@ -9,8 +9,7 @@ use std::path::PathBuf;
 
 use crate::agents::{Agent, FullAutoDecision};
 use crate::bypass;
-use crate::config::Door;
-use crate::config::Loaded;
+use crate::config::{Door, Loaded, VmSource};
 use crate::env_policy;
 use crate::error::{Failure, Result};
 use crate::exec::{self, Replacement};
@@ -54,6 +53,8 @@ pub struct Inputs<'a> {
     pub env: HostEnv,
     pub limactl: Limactl,
     pub vm: String,
+    /// Why that VM (a route, the agent's `vm`, ...).
+    pub vm_source: VmSource,
     pub instance: lima::Instance,
     /// The VM's host agent is alive.
     pub running: bool,
@@ -74,9 +75,18 @@ pub fn gather<'a>(loaded: &'a Loaded, guest: &Guest<'_>) -> Result<Inputs<'a>> {
         Guest::Agent(agent, _) => Some(*agent),
         Guest::Command(_) => None,
     };
+    let cwd = std::env::current_dir();
     let limactl = lima::find_limactl(loaded)?;
     lima::checked_version(&limactl)?;
-    let vm = loaded.vm_for(agent)?;
+    let (vm, vm_source) = loaded.vm_choice(agent, cwd.as_deref().ok())?;
+    if let VmSource::Route(path) = &vm_source
+        && !lima::exists(&vm)?
+    {
+        return Err(Failure::cannot_run(format!(
+            "VM `{vm}` does not exist, and the route for {path} in {} picks it; create it from there with `shimctl vm create`, or change that route",
+            loaded.short_display_path()
+        )));
+    }
     let instance = lima::instance(&limactl, &vm)?;
     // Without --start, Lima 2.0.0-2.0.3 exits 0 and runs nothing for a stopped VM when
     // stdout is not a terminal (a script would think the agent succeeded); newer versions
@@ -97,10 +107,11 @@ pub fn gather<'a>(loaded: &'a Loaded, guest: &Guest<'_>) -> Result<Inputs<'a>> {
         env: HostEnv::capture(),
         limactl,
         vm,
+        vm_source,
         instance,
         running,
         door,
-        cwd: std::env::current_dir(),
+        cwd,
         own_files,
         stdout_tty: std::io::stdout().is_terminal(),
     })
@@ -108,6 +119,7 @@ pub fn gather<'a>(loaded: &'a Loaded, guest: &Guest<'_>) -> Result<Inputs<'a>> {
 
 pub struct Plan {
     pub vm: String,
+    pub vm_source: VmSource,
     pub host_cwd: PathBuf,
     /// The mount that holds the directory; None when it is not shared and the command
     /// needs no project (it runs in the guest user's home).
@@ -483,6 +495,7 @@ pub fn plan(inputs: &Inputs<'_>, guest: Guest<'_>) -> Result<Plan> {
     }
     Ok(Plan {
         vm: vm.clone(),
+        vm_source: inputs.vm_source.clone(),
         host_cwd: host_cwd.clone(),
         mount,
         forwarded,
@@ -595,6 +608,7 @@ mod tests {
                 vm_timeout: Duration::from_secs(900),
             },
             vm: "sandbox".into(),
+            vm_source: VmSource::Default,
             instance: lima::Instance {
                 mounts: vec![mount],
                 guest_home: Some("/home/me.guest".into()),

@@ -85,7 +85,10 @@ pub fn run(args: &[OsString], full: bool) -> Result<Exit> {
 
     let mount = &plan.mount;
     crate::say!("command:   {}", line.join(" "));
-    crate::say!("vm:        {}", plan.vm);
+    match &plan.vm_source {
+        crate::config::VmSource::Default => crate::say!("vm:        {}", plan.vm),
+        source => crate::say!("vm:        {} ({source})", plan.vm),
+    }
     crate::say!(
         "directory: {} -> {}",
         plan.host_cwd.display(),

@@ -24,6 +24,8 @@ pub struct Args {
 
 struct Status {
     vm: String,
+    /// The route (its directory as written) that picked the VM for this directory.
+    route: Option<String>,
     limactl: Option<String>,
     lima_version: Option<String>,
     /// Why the VM could not be looked at, if it could not.
@@ -47,18 +49,23 @@ fn gather() -> Status {
         Ok(l) => (l, None),
         Err(f) => (config::Loaded::default(), Some(f.to_string())),
     };
-    let vm = loaded
-        .vm_for(None)
-        .unwrap_or_else(|_| config::DEFAULT_VM.into());
+    let cwd = std::env::current_dir().ok();
+    let (vm, source) = loaded
+        .vm_choice(None, cwd.as_deref())
+        .unwrap_or_else(|_| (config::DEFAULT_VM.into(), config::VmSource::Default));
     let mut s = Status {
         vm: vm.clone(),
+        route: match source {
+            config::VmSource::Route(path) => Some(path),
+            _ => None,
+        },
         limactl: None,
         lima_version: None,
         problem: None,
         exists: false,
         state: None,
         shares: Vec::new(),
-        cwd: std::env::current_dir().ok(),
+        cwd,
         here: None,
         shim_dir: None,
         shims: Vec::new(),
@@ -121,7 +128,10 @@ fn text(s: &Status) {
         (None, true) => format!("{} (exists)", s.vm),
         (None, false) => format!("{} (does not exist: shimctl vm create)", s.vm),
     };
-    crate::say!("VM:      {vm}");
+    match &s.route {
+        Some(path) => crate::say!("VM:      {vm}, by the route for {path}"),
+        None => crate::say!("VM:      {vm}"),
+    }
     if let (Some(v), Some(path)) = (&s.lima_version, &s.limactl) {
         crate::say!("Lima:    {v} ({path})");
     }
@@ -198,6 +208,7 @@ struct JsonStatus<'a> {
 #[derive(Serialize)]
 struct JsonVm<'a> {
     name: &'a str,
+    route: Option<&'a str>,
     exists: bool,
     status: Option<&'a str>,
     lima_version: Option<&'a str>,
@@ -255,6 +266,7 @@ fn json(s: &Status) {
     let status = JsonStatus {
         vm: JsonVm {
             name: &s.vm,
+            route: s.route.as_deref(),
             exists: s.exists,
             status: s.state.as_deref(),
             lima_version: s.lima_version.as_deref(),

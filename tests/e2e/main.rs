@@ -16,6 +16,7 @@ mod install_sh;
 mod lima;
 mod readme;
 mod real_agents;
+mod routes;
 mod sandbox;
 mod shell;
 mod shim;
