@@ -32,9 +32,9 @@ _shimctl_complete() {
         return
     fi
     if [[ $cur == -* ]]; then
-        # `vm`'s subcommands have flags of their own.
+        # Nested subcommands (`vm stop`, `task stop`) have flags of their own.
         local cmd=$sub
-        [[ $sub == vm && $COMP_CWORD -gt 2 ]] && cmd=${COMP_WORDS[2]}
+        [[ " @NESTED@ " == *" $sub "* && $COMP_CWORD -gt 2 ]] && cmd="$sub:${COMP_WORDS[2]}"
         case $cmd in
 @BASH_FLAGS@
         esac
@@ -44,6 +44,7 @@ _shimctl_complete() {
     case $sub in
         init) [[ $COMP_CWORD -eq 2 ]] && words="bash zsh fish" ;;
         vm) [[ $COMP_CWORD -eq 2 ]] && words="@VM_SUBCOMMANDS@" ;;
+        task) [[ $COMP_CWORD -eq 2 ]] && words="@TASK_SUBCOMMANDS@" ;;
         explain | bypass) [[ $COMP_CWORD -eq 2 ]] && words="@AGENTS@" ;;
         install | uninstall) words="@AGENTS@" ;;
         share | unshare)

@@ -26,9 +26,9 @@ _shimctl() {
         --at) return ;;
     esac
     if [[ $PREFIX == -* ]]; then
-        # `vm`'s subcommands have flags of their own.
+        # Nested subcommands (`vm stop`, `task stop`) have flags of their own.
         local cmd=$words[2]
-        [[ $cmd == vm && CURRENT -gt 3 ]] && cmd=$words[3]
+        [[ " @NESTED@ " == *" $cmd "* && CURRENT -gt 3 ]] && cmd="$cmd:$words[3]"
         case $cmd in
 @ZSH_FLAGS@
         esac
@@ -37,6 +37,7 @@ _shimctl() {
     case $words[2] in
         init) (( CURRENT == 3 )) && compadd -- bash zsh fish ;;
         vm) (( CURRENT == 3 )) && _describe 'vm command' vm_commands ;;
+        task) (( CURRENT == 3 )) && compadd -- @TASK_SUBCOMMANDS@ ;;
         explain|bypass) (( CURRENT == 3 )) && compadd -a agents ;;
         install|uninstall) compadd -a agents ;;
         share|unshare) _files -/ ;;

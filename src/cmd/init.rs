@@ -82,12 +82,29 @@ fn zsh_described(specs: &[CommandSpec]) -> String {
         .join(" ")
 }
 
-/// Every command with flags, `vm`'s subcommands flattened (their names are unique).
-fn with_flags(specs: &[CommandSpec]) -> Vec<&CommandSpec> {
+/// Every command with flags, keyed as the completion scripts look it up: a top-level
+/// command by its name, a nested one as `parent:name` (`vm:stop` and `task:stop` differ).
+fn with_flags(specs: &[CommandSpec]) -> Vec<(String, &CommandSpec)> {
     specs
         .iter()
-        .flat_map(|s| std::iter::once(s).chain(s.subcommands.iter()))
+        .flat_map(|s| {
+            std::iter::once((s.name.to_string(), s)).chain(
+                s.subcommands
+                    .iter()
+                    .map(move |sub| (format!("{}:{}", s.name, sub.name), sub)),
+            )
+        })
         .collect()
+}
+
+/// The commands that have subcommands of their own (`vm`, `task`, ...).
+fn nested(specs: &[CommandSpec]) -> String {
+    specs
+        .iter()
+        .filter(|s| !s.subcommands.is_empty())
+        .map(|s| s.name)
+        .collect::<Vec<_>>()
+        .join(" ")
 }
 
 fn flag_names(spec: &CommandSpec) -> String {
@@ -99,7 +116,12 @@ fn flag_names(spec: &CommandSpec) -> String {
 }
 
 fn fish_complete_flag(command: &str, flag: &str, takes_value: bool) -> String {
-    let condition = format!("-n \"__fish_seen_subcommand_from {command}\"");
+    let condition = match command.split_once(':') {
+        Some((parent, sub)) => format!(
+            "-n \"__fish_seen_subcommand_from {parent}; and __fish_seen_subcommand_from {sub}\""
+        ),
+        None => format!("-n \"__fish_seen_subcommand_from {command}\""),
+    };
     let name = match flag.strip_prefix("--") {
         Some(long) => format!("-l {long}"),
         None => format!("-s {}", flag.trim_start_matches('-')),
@@ -121,12 +143,17 @@ fn render(template: &str, dir: &str, agents: &str, specs: &[CommandSpec]) -> Str
         .unwrap_or(&[]);
     let bash_flags: Vec<String> = with_flags(specs)
         .iter()
-        .map(|s| format!("            {}) words=\"{}\" ;;", s.name, flag_names(s)))
+        .map(|(key, s)| format!("            {key}) words=\"{}\" ;;", flag_names(s)))
         .collect();
     let zsh_flags: Vec<String> = with_flags(specs)
         .iter()
-        .map(|s| format!("            {}) compadd -- {} ;;", s.name, flag_names(s)))
+        .map(|(key, s)| format!("            {key}) compadd -- {} ;;", flag_names(s)))
         .collect();
+    let task_names: Vec<&str> = specs
+        .iter()
+        .find(|s| s.name == "task")
+        .map(|s| s.subcommands.iter().map(|t| t.name).collect())
+        .unwrap_or_default();
     let fish_subcommands: Vec<String> = specs
         .iter()
         .map(|s| {
@@ -151,17 +178,19 @@ fn render(template: &str, dir: &str, agents: &str, specs: &[CommandSpec]) -> Str
         .collect();
     let fish_flags: Vec<String> = with_flags(specs)
         .iter()
-        .flat_map(|s| {
+        .flat_map(|(key, s)| {
             s.flags
                 .iter()
                 .filter(|(f, _)| f != "-h")
-                .map(|(f, v)| fish_complete_flag(s.name, f, *v))
+                .map(move |(f, v)| fish_complete_flag(key, f, *v))
         })
         .collect();
     template
         .replace("@SHIM_DIR@", dir)
         .replace("@SUBCOMMANDS@", &names(specs))
         .replace("@VM_SUBCOMMANDS@", &vm_names.join(" "))
+        .replace("@TASK_SUBCOMMANDS@", &task_names.join(" "))
+        .replace("@NESTED@", &nested(specs))
         .replace("@AGENTS@", agents)
         .replace("@BASH_FLAGS@", &bash_flags.join("\n"))
         .replace("@ZSH_SUBCOMMANDS@", &zsh_described(specs))

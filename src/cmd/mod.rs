@@ -12,6 +12,7 @@ pub mod run;
 pub mod share;
 pub mod shell;
 pub mod status;
+pub mod task;
 pub mod uninstall;
 pub mod unshare;
 pub mod vm;
@@ -60,6 +61,7 @@ enum Command {
     Run(run::Args),
     Egress(egress::Args),
     Wrap(wrap::Args),
+    Task(task::Args),
 }
 
 pub fn run(args: Vec<OsString>) -> i32 {
@@ -140,6 +142,7 @@ fn dispatch(args: Vec<OsString>) -> Result<Exit> {
         Command::Run(a) => run::run(&agent_and_args(&a.command, &a.args)),
         Command::Egress(a) => egress::run(a),
         Command::Wrap(a) => wrap::run(&agent_and_args(&a.program, &a.args)),
+        Command::Task(a) => task::run(a),
     }
 }
 
@@ -268,6 +271,7 @@ fn specs(commands: &[&'static argh::CommandInfo], path: &[&str]) -> Vec<CommandS
             let subcommands = match words.as_slice() {
                 ["vm"] => specs(vm::COMMANDS, &words),
                 ["egress"] => specs(egress::COMMANDS, &words),
+                ["task"] => specs(task::COMMANDS, &words),
                 _ => Vec::new(),
             };
             words.push("--help");

@@ -1,4 +1,5 @@
-//! `shimctl vm create|start|stop|delete`: the agents VM's life cycle, through limactl.
+//! `shimctl vm create|start|stop|delete|clone|provision`: the agents VM's life cycle,
+//! through limactl.
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
@@ -32,6 +33,7 @@ enum VmCommand {
     Stop(StopArgs),
     Delete(DeleteArgs),
     Provision(ProvisionArgs),
+    Clone(CloneArgs),
 }
 
 /// Create the VM from shimctl's template (no host directories shared), start it, and give
@@ -42,6 +44,9 @@ struct CreateArgs {
     /// a Lima template file to use instead of shimctl's
     #[argh(option)]
     template: Option<PathBuf>,
+    /// make the base VM that `shimctl task new` clones (`VM-base`), and leave it stopped
+    #[argh(switch)]
+    base: bool,
     /// show Lima's own lines as they come
     #[argh(switch, short = 'v')]
     verbose: bool,
@@ -80,6 +85,21 @@ struct DeleteArgs {
     verbose: bool,
 }
 
+/// Clone a stopped VM (copy-on-write where the file system allows): `limactl clone`.
+#[derive(FromArgs)]
+#[argh(subcommand, name = "clone", help_triggers("-h", "--help", "help"))]
+struct CloneArgs {
+    /// the stopped VM to clone
+    #[argh(positional)]
+    from: String,
+    /// the new VM's name
+    #[argh(positional)]
+    to: String,
+    /// show Lima's own lines as they come
+    #[argh(switch, short = 'v')]
+    verbose: bool,
+}
+
 /// Install in the VM what shimctl's template installs for egress (bubblewrap, socat,
 /// tinyproxy), for a VM made before that step existed. Runs as root in the VM.
 #[derive(FromArgs)]
@@ -94,7 +114,46 @@ pub fn run(args: Args) -> Result<Exit> {
     let loaded = config::load()?;
     let (limactl, vm) = lima::target(&loaded)?;
     match args.command {
-        VmCommand::Create(a) => create(&limactl, &vm, a.template.as_deref(), progress(a.verbose))?,
+        VmCommand::Create(a) if a.base => {
+            let base = super::task::default_base(&loaded)?;
+            create(&limactl, &base, a.template.as_deref(), progress(a.verbose))?;
+            control::step(
+                &limactl,
+                &format!("stopping VM `{base}`: tasks are cloned from it stopped"),
+                &["stop", "--tty=false", base.as_str()],
+                progress(a.verbose),
+            )?;
+            crate::say!(
+                "base VM `{base}` is ready (stopped); in a git repository: shimctl task new NAME"
+            );
+        }
+        VmCommand::Create(a) => {
+            create(&limactl, &vm, a.template.as_deref(), progress(a.verbose))?;
+            crate::say!(
+                "VM `{vm}` is ready; share a project with it: cd ~/Projects && shimctl share ."
+            );
+        }
+        VmCommand::Clone(a) => {
+            for name in [&a.from, &a.to] {
+                if !config::valid_vm_name(name) {
+                    return Err(Failure::usage(format!("`{name}` is not a valid VM name")));
+                }
+            }
+            lima::require_vm(&a.from)?;
+            if lima::host_agent_running(&lima::instance_dir(&a.from)?) {
+                return Err(Failure::refused(format!(
+                    "VM `{}` runs, and Lima clones only a stopped VM; stop it first: limactl stop {}",
+                    a.from, a.from
+                )));
+            }
+            control::step(
+                &limactl,
+                &format!("cloning VM `{}` as `{}`", a.from, a.to),
+                &["clone", "--tty=false", a.from.as_str(), a.to.as_str()],
+                progress(a.verbose),
+            )?;
+            crate::say!("VM `{}` is a clone of `{}` (stopped)", a.to, a.from);
+        }
         VmCommand::Start(a) => {
             lima::require_vm(&vm)?;
             control::step(
@@ -229,7 +288,6 @@ fn create(limactl: &Limactl, vm: &str, template: Option<&Path>, progress: Progre
         progress,
     )?;
     copy_git_identity(limactl, vm);
-    crate::say!("VM `{vm}` is ready; share a project with it: cd ~/Projects && shimctl share .");
     Ok(())
 }
 

@@ -21,4 +21,5 @@ mod sandbox;
 mod shell;
 mod shim;
 mod ssh_guest;
+mod tasks;
 mod vm;

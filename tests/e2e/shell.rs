@@ -219,6 +219,8 @@ const CASES: &[(&str, &[&str])] = &[
     ("shimctl unshare ap", &["apps-dir"]),
     ("shimctl vm cr", &["create"]),
     ("shimctl vm create --te", &["--template"]),
+    ("shimctl task rm --k", &["--keep-worktree"]),
+    ("shimctl vm stop --y", &["--yes"]),
     ("shimctl install --f", &["--force"]),
     ("shimctl install cl", &["claude"]),
     ("shimctl explain p", &["pi"]),
