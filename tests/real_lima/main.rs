@@ -123,6 +123,11 @@ impl Tier {
         if std::env::var_os("SHIMCTL_REAL_LIMA_REUSE").is_none_or(|v| v != "1") {
             let _ = self.cmd("limactl").args(["delete", "-f", VM]).output();
         }
+        // Task VMs an earlier run of g_ left (their worktrees went with Projects).
+        let _ = self
+            .cmd("limactl")
+            .args(["delete", "-f", "task-ga", "task-gb"])
+            .output();
         for d in ["Projects/app", ".local/share"] {
             std::fs::create_dir_all(self.home.join(d)).unwrap();
         }
@@ -170,9 +175,14 @@ impl Tier {
     /// The harness's own command in the guest, outside the sandbox, with stdin: straight
     /// through limactl (the scenarios go through the shim and shimctl).
     fn run_in_guest(&self, script: &str, stdin: &[u8]) -> Vec<u8> {
+        self.run_in(VM, script, stdin)
+    }
+
+    /// The same in another VM of the tier's (a task's).
+    fn run_in(&self, vm: &str, script: &str, stdin: &[u8]) -> Vec<u8> {
         let mut child = self
             .cmd("limactl")
-            .args(["shell", "--workdir", "/", VM, "bash", "-c", script])
+            .args(["shell", "--workdir", "/", vm, "bash", "-c", script])
             .current_dir(&self.home)
             .stdin(Stdio::piped())
             .stdout(Stdio::piped())
@@ -199,10 +209,14 @@ impl Tier {
 
     /// The last record of the fake agent NAME in the sandbox's home: argv words, cwd, env.
     fn record(&self, name: &str) -> Record {
+        self.record_in(VM, name)
+    }
+
+    fn record_in(&self, vm: &str, name: &str) -> Record {
         let script = format!(
             "d=~/.shimctl-sandbox/home/records/{name}; [ -d $d ] || d=~/records/{name}; for f in argv cwd env; do base64 -w0 $d/$f; echo; done"
         );
-        let out = text(&self.run_in_guest(&script, b""));
+        let out = text(&self.run_in(vm, &script, b""));
         let mut lines = out.lines().map(|l| decode(l.trim()));
         let split = |b: Vec<u8>| -> Vec<Vec<u8>> {
             let mut v: Vec<Vec<u8>> = b.split(|&c| c == 0).map(<[u8]>::to_vec).collect();
@@ -607,4 +621,90 @@ fn base64_decodes_what_coreutils_writes() {
     assert_eq!(decode("aGVsbG8="), b"hello");
     assert_eq!(decode("AP8K"), [0u8, 255, 10]);
     assert_eq!(decode(""), b"");
+}
+
+/// Two tasks cloned from the tier's stopped VM: each agent runs in its own VM, in its own
+/// worktree, and sees neither the main checkout nor the other task's worktree.
+#[test]
+fn g_two_tasks_each_in_a_vm_and_a_worktree_of_its_own() {
+    let Some((t, _g)) = tier() else { return };
+    let repo = t.home.join("Projects/app");
+    let git = |args: &[&str]| {
+        let out = t
+            .cmd("git")
+            .args(["-c", "user.name=Tier", "-c", "user.email=tier@example.test"])
+            .arg("-C")
+            .arg(&repo)
+            .args(args)
+            .output()
+            .unwrap();
+        assert!(out.status.success(), "git {args:?}: {}", text(&out.stderr));
+        text(&out.stdout)
+    };
+    if !repo.join(".git").exists() {
+        git(&["init", "-q", "-b", "main"]);
+        std::fs::write(repo.join("README"), "app\n").unwrap();
+        chown(&t.user, &repo);
+        git(&["add", "README"]);
+        git(&["commit", "-qm", "start"]);
+    }
+    t.write_config(
+        "vm_timeout = 600\n[agents.pi]\ncommand = \"pi\"\nfull_auto_env = { PI_AUTO = \"1\" }\n",
+    );
+    // The tier's VM is the base: stopped for the clones, started again at the end.
+    t.ok(&["vm", "stop", "--yes"]);
+    let tasks = ["ga", "gb"];
+    for name in tasks {
+        let started = std::time::Instant::now();
+        t.ok(&["task", "new", name, "--base", VM]);
+        eprintln!("real-lima: task {name} made in {:.1?}", started.elapsed());
+    }
+    let worktree = |name: &str| t.home.join("Projects/app.tasks").join(name);
+    for (name, other) in [("ga", "gb"), ("gb", "ga")] {
+        let vm = format!("task-{name}");
+        let started = std::time::Instant::now();
+        let out = t
+            .cmd("pi")
+            .arg("from the task")
+            .current_dir(worktree(name))
+            .output()
+            .unwrap();
+        assert!(out.status.success(), "{name}: {}", text(&out.stderr));
+        eprintln!(
+            "real-lima: first agent of task {name} (its VM's first boot) in {:.1?}",
+            started.elapsed()
+        );
+        let (argv, cwd, _) = t.record_in(&vm, "pi");
+        assert_eq!(argv, [b"from the task".to_vec()]);
+        assert_eq!(cwd, worktree(name).as_os_str().as_bytes());
+        let seen = text(&t.run_in(
+            &vm,
+            &format!(
+                "for p in {} {} {}; do [ -e \"$p\" ] && echo \"$p\"; done; true",
+                worktree(name).display(),
+                worktree(other).join("README").display(),
+                repo.join("README").display()
+            ),
+            b"",
+        ));
+        assert_eq!(
+            seen.trim(),
+            worktree(name).display().to_string(),
+            "{vm} sees only its worktree"
+        );
+        // Its git works there, on its branch.
+        let branch = text(&t.run_in(
+            &vm,
+            &format!("git -C {} branch --show-current", worktree(name).display()),
+            b"",
+        ));
+        assert_eq!(branch.trim(), name);
+    }
+    let list = t.ok(&["task", "list"]);
+    assert!(list.contains("VM `task-ga` running"), "{list}");
+    for name in tasks {
+        t.ok(&["task", "rm", name, "--yes"]);
+    }
+    assert!(t.ok(&["task", "list"]).contains("no tasks"));
+    t.ok(&["vm", "start"]);
 }
