@@ -42,6 +42,8 @@ struct Status {
     unsandboxed: Vec<String>,
     /// Why the config could not be read; every agent start fails with it.
     config_problem: Option<String>,
+    /// The tasks' VMs: how many, running, running without a session.
+    tasks: super::task::Summary,
 }
 
 fn gather() -> Status {
@@ -71,6 +73,7 @@ fn gather() -> Status {
         shims: Vec::new(),
         unsandboxed: Vec::new(),
         config_problem,
+        tasks: super::task::summary(&loaded),
     };
     match lima::find_limactl(&loaded) {
         Ok(limactl) => {
@@ -185,6 +188,15 @@ fn text(s: &Status) {
         crate::say!(
             "{}{name}: {how}{sandbox}",
             if i == 0 { "shims:   " } else { "         " }
+        );
+    }
+    let t = &s.tasks;
+    if t.tasks > 0 {
+        crate::say!(
+            "tasks:   {} ({} VMs running, {} of them idle: shimctl task stop NAME frees one; shimctl task list)",
+            t.tasks,
+            t.running,
+            t.idle
         );
     }
     if let Some(problem) = &s.config_problem {

@@ -175,6 +175,7 @@ impl Made {
             crate::tell!("shimctl: could not take the task's route out of the config: {e}");
         }
         if let Some(vm) = &self.vm
+            && lima::exists(vm).unwrap_or(true)
             && control::run(limactl, &["delete", "--tty=false", "--force", vm]).is_err()
         {
             crate::tell!(
@@ -288,6 +289,8 @@ fn new(loaded: &Loaded, args: &NewArgs) -> Result<Exit> {
     })();
     if let Err(failure) = outcome {
         made.undo(&limactl);
+        // Interrupted in the middle of a step: say so, rather than how the step ended.
+        interrupted()?;
         return Err(failure);
     }
     crate::say!(
@@ -506,6 +509,29 @@ fn size(bytes: u64) -> String {
     } else {
         format!("{:.0} MiB", b / MIB)
     }
+}
+
+/// What `shimctl status` says of the tasks.
+#[derive(Default)]
+pub struct Summary {
+    pub tasks: usize,
+    pub running: usize,
+    /// Running with no agent session from this machine.
+    pub idle: usize,
+}
+
+pub fn summary(loaded: &Loaded) -> Summary {
+    let mut s = Summary::default();
+    for t in tasks(loaded).unwrap_or_default() {
+        s.tasks += 1;
+        if lima::instance_dir(&t.vm).is_ok_and(|d| lima::host_agent_running(&d)) {
+            s.running += 1;
+            if control::sessions(&t.vm).is_empty() {
+                s.idle += 1;
+            }
+        }
+    }
+    s
 }
 
 fn list(loaded: &Loaded) -> Result<Exit> {

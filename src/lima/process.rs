@@ -172,6 +172,16 @@ pub fn logged<S: AsRef<OsStr>>(
     loop {
         match done.recv_timeout(Duration::from_millis(100)) {
             Ok(status) => return status.map_err(|e| cannot_start(limactl, e)),
+            // A signal deferred while shimctl holds something half-made (a task being
+            // created): the step is stopped so that it can be undone now.
+            Err(mpsc::RecvTimeoutError::Timeout) if crate::signals::received().is_some() => {
+                kill(pid, false);
+                let _ = done.recv();
+                return Err(Failure::interrupted(format!(
+                    "`{}` interrupted",
+                    shown(&args)
+                )));
+            }
             Err(mpsc::RecvTimeoutError::Timeout) if started.elapsed() < timeout => {
                 tick(started.elapsed())
             }

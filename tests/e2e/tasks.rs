@@ -134,6 +134,12 @@ fn each_task_runs_its_agent_in_its_own_vm_and_worktree() {
             "{list}"
         );
     }
+    let out = w.shimctl().arg("status").output().unwrap();
+    assert!(
+        stdout(&out).contains("tasks:   2 (2 VMs running, 2 of them idle"),
+        "{}",
+        stdout(&out)
+    );
     // The main checkout still runs in the default VM.
     let out = w.shim("claude").arg("x").output().unwrap();
     assert!(out.status.success(), "{}", stderr(&out));
@@ -244,4 +250,50 @@ fn a_bad_name_a_running_base_or_a_failed_clone_leave_nothing_behind() {
         "{}",
         stderr(&out)
     );
+}
+
+#[test]
+fn a_task_interrupted_while_its_vm_is_cloned_is_undone() {
+    let w = task_world();
+    w.make_vm("sandbox-base", &[]);
+    w.set_running("sandbox-base", false);
+    let mut child = w
+        .shimctl()
+        .args(["task", "new", "t"])
+        .env("FAKE_LIMA_HANG", "clone")
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    // Wait until the clone runs (the worktree is made by then), then SIGTERM shimctl.
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+    while !w.limactl_calls().iter().any(|c| c[0] == "clone") {
+        assert!(std::time::Instant::now() < deadline, "no clone started");
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+    assert!(worktree(&w, "t").exists());
+    // SAFETY: a signal to our own child.
+    unsafe { libc::kill(child.id() as libc::pid_t, libc::SIGTERM) };
+    let started = std::time::Instant::now();
+    let status = child.wait().unwrap();
+    let mut err = String::new();
+    use std::io::Read;
+    child
+        .stderr
+        .take()
+        .unwrap()
+        .read_to_string(&mut err)
+        .unwrap();
+    assert_eq!(status.code(), Some(130), "{err}");
+    assert!(
+        started.elapsed() < std::time::Duration::from_secs(10),
+        "it stops the step"
+    );
+    assert!(
+        err.contains("interrupted by SIGTERM") && err.contains("undone"),
+        "{err}"
+    );
+    assert!(!worktree(&w, "t").exists());
+    assert_eq!(stdout(&git(&w.project, &["branch", "--list", "t"])), "");
+    assert!(!w.lima_home.join("task-t").exists());
 }
