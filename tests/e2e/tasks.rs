@@ -22,6 +22,9 @@ fn git(dir: &Path, args: &[&str]) -> Output {
 /// The world's project as a git repository with one commit, and a stopped base VM.
 fn task_world() -> World {
     let w = World::new();
+    // A config of the user's that `task new` adds to (with the suite's [egress] table in
+    // its egress pass, so tasks' agents run filtered then).
+    w.write_config("");
     git(&w.project, &["init", "-q", "-b", "main"]);
     std::fs::write(w.project.join("README"), "app\n").unwrap();
     git(&w.project, &["add", "README"]);
@@ -117,6 +120,24 @@ fn each_task_runs_its_agent_in_its_own_vm_and_worktree() {
         assert!(out.status.success(), "{}", stderr(&out));
         assert_eq!(shell_vm(&w), vm);
         assert_eq!(w.record("claude").cwd, worktree(&w, name));
+        // The sandbox (and in the suite's egress pass, the filter) as for any VM.
+        let out = w
+            .shimctl()
+            .args(["explain", "claude"])
+            .current_dir(worktree(&w, name))
+            .output()
+            .unwrap();
+        let shown = stdout(&out);
+        assert!(
+            field(&shown, "vm").starts_with(&format!("{vm} (the route for")),
+            "{shown}"
+        );
+        assert!(field(&shown, "sandbox").starts_with("on"), "{shown}");
+        assert_eq!(
+            field(&shown, "egress").starts_with("off"),
+            !egress_mode(),
+            "{shown}"
+        );
     }
     let out = w.shimctl().args(["task", "list"]).output().unwrap();
     assert!(out.status.success(), "{}", stderr(&out));
