@@ -708,3 +708,170 @@ fn g_two_tasks_each_in_a_vm_and_a_worktree_of_its_own() {
     assert!(t.ok(&["task", "list"]).contains("no tasks"));
     t.ok(&["vm", "start"]);
 }
+
+/// What the fake agent NAME saw as terminals (stdin, stdout, stderr) in VM `sandbox`.
+fn ttys(t: &Tier, name: &str) -> (bool, bool, bool) {
+    let script = format!(
+        "d=~/.shimctl-sandbox/home/records/{name}; [ -d $d ] || d=~/records/{name}; cat $d/stdin-tty $d/stdout-tty $d/stderr-tty"
+    );
+    let out = text(&t.run_in_guest(&script, b""));
+    let yes: Vec<bool> = out.lines().map(|l| l.trim() == "yes").collect();
+    assert_eq!(yes.len(), 3, "{out}");
+    (yes[0], yes[1], yes[2])
+}
+
+/// The pid of the process whose command line starts with PREFIX (NUL-separated words).
+fn pid_of(prefix: &[u8]) -> Option<u32> {
+    std::fs::read_dir("/proc").ok()?.flatten().find_map(|e| {
+        let cmdline = std::fs::read(e.path().join("cmdline")).ok()?;
+        cmdline
+            .starts_with(prefix)
+            .then(|| e.file_name().to_str()?.parse().ok())
+            .flatten()
+    })
+}
+
+/// Whether the terminal `script` (pid SCRIPT) made for its command is in raw mode (ssh
+/// puts it there once its session runs, so a typed Ctrl-C goes to the remote pty).
+fn terminal_is_raw(script: u32) -> bool {
+    use std::os::unix::fs::OpenOptionsExt;
+    let Ok(entries) = std::fs::read_dir("/proc") else {
+        return false;
+    };
+    for e in entries.flatten() {
+        let parent = std::fs::read_to_string(e.path().join("stat"))
+            .ok()
+            .and_then(|s| {
+                let rest = s.rsplit_once(')')?.1.to_string();
+                rest.split_whitespace().nth(1)?.parse::<u32>().ok()
+            });
+        if parent != Some(script) {
+            continue;
+        }
+        let Ok(tty) = std::fs::read_link(e.path().join("fd/0")) else {
+            continue;
+        };
+        let Ok(file) = std::fs::OpenOptions::new()
+            .read(true)
+            .write(true)
+            .custom_flags(libc::O_NOCTTY)
+            .open(&tty)
+        else {
+            continue;
+        };
+        // SAFETY: a zeroed termios is a valid out-parameter; the fd is open.
+        let mut term: libc::termios = unsafe { std::mem::zeroed() };
+        if unsafe { libc::tcgetattr(std::os::fd::AsRawFd::as_raw_fd(&file), &mut term) } == 0 {
+            return term.c_lflag & libc::ICANON == 0;
+        }
+    }
+    false
+}
+
+/// The terminal/pipe matrix of docs/troubleshooting.md and Ctrl-C, on the real VM through
+/// both doors: what the agent sees as terminals is what OpenSSH makes of the shim's.
+#[test]
+fn h_terminals_pipes_and_ctrl_c_through_both_doors() {
+    let Some((t, _g)) = tier() else { return };
+    t.ensure_running();
+    let projects = t.home.join("Projects");
+    t.ok(&["share", projects.to_str().unwrap()]);
+    let app = projects.join("app");
+    for door in ["limactl", "ssh"] {
+        t.write_config(&format!(
+            "vm_timeout = 600\ndoor = \"{door}\"\n[agents.pi]\ncommand = \"pi\"\n"
+        ));
+        let in_terminal = |line: &str| {
+            t.cmd("script")
+                .args([
+                    "-qec",
+                    &format!("cd {} && {line}", app.display()),
+                    "/dev/null",
+                ])
+                .env("TERM", "xterm")
+                .stdin(Stdio::null())
+                .output()
+                .unwrap()
+        };
+        let err = app.join("h-err");
+        let _ = std::fs::remove_file(&err);
+        // All three a terminal: the same as locally.
+        let out = in_terminal("pi x");
+        assert!(out.status.success(), "{door}: {}", text(&out.stdout));
+        assert_eq!(ttys(t, "pi"), (true, true, true), "{door}");
+        // stderr to a file: one pty for all three, stderr merged into the terminal.
+        let out = in_terminal("pi x 2>h-err");
+        assert!(out.status.success(), "{door}");
+        assert_eq!(ttys(t, "pi"), (true, true, true), "{door}");
+        assert!(text(&out.stdout).contains("fake pi ran"), "{door}");
+        assert_eq!(
+            std::fs::read_to_string(&err).unwrap_or_default(),
+            "",
+            "{door}"
+        );
+        // stdout piped: no pty at all; stderr still reaches the terminal.
+        let out = in_terminal("pi x | cat >/dev/null");
+        assert!(out.status.success(), "{door}");
+        assert_eq!(ttys(t, "pi"), (false, false, false), "{door}");
+        assert!(text(&out.stdout).contains("fake pi ran"), "{door}");
+        // No terminal anywhere.
+        let out = t.cmd("pi").arg("x").stdin(Stdio::null()).output().unwrap();
+        assert!(out.status.success(), "{door}");
+        assert_eq!(ttys(t, "pi"), (false, false, false), "{door}");
+        assert!(text(&out.stderr).contains("fake pi ran"), "{door}");
+        let _ = std::fs::remove_file(&err);
+
+        // Ctrl-C typed in the terminal ends the command in the VM; Lima reports the
+        // remote death by signal as 255.
+        t.run_in_guest("rm -f /tmp/shimctl-h-started", b"");
+        let marker = format!("h-ctrl-c-{door}");
+        let mut child = t
+            .cmd("script")
+            .args([
+                "-qec",
+                &format!(
+                    "{SHIMCTL} run sh -c 'touch /tmp/shimctl-h-started; exec sleep 61' {marker}"
+                ),
+                "/dev/null",
+            ])
+            .env("TERM", "xterm")
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
+        let started = std::time::Instant::now();
+        let within = |what: &str| {
+            assert!(
+                started.elapsed() < std::time::Duration::from_secs(120),
+                "{door}: {what}"
+            );
+            std::thread::sleep(std::time::Duration::from_millis(200));
+        };
+        let script = loop {
+            if let Some(pid) = pid_of(b"script\0-qec\0") {
+                break pid;
+            }
+            within("script never started");
+        };
+        while !text(&t.run_in_guest("test -e /tmp/shimctl-h-started && echo yes; true", b""))
+            .contains("yes")
+        {
+            within("the command never started in the VM");
+        }
+        while !terminal_is_raw(script) {
+            within("ssh never put the terminal in raw mode");
+        }
+        use std::io::Write;
+        child.stdin.as_mut().unwrap().write_all(b"\x03").unwrap();
+        let out = child.wait_with_output().unwrap();
+        assert_eq!(
+            out.status.code(),
+            Some(255),
+            "{door}: {}",
+            text(&out.stdout)
+        );
+        let left = text(&t.run_in_guest("pgrep -f '^sleep 61' || true", b""));
+        assert_eq!(left.trim(), "", "{door}: the command outlived Ctrl-C");
+    }
+}
