@@ -3,6 +3,8 @@
 //! module is a user-visible area, each test a behaviour.
 
 mod guest;
+#[path = "../support/terminal.rs"]
+mod terminal;
 mod world;
 
 mod bypass;

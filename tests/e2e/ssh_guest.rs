@@ -3,11 +3,11 @@
 //! environment; and the stand-in's fidelity to Lima where the two could differ.
 
 use std::io::Write;
-use std::os::unix::fs::OpenOptionsExt;
 use std::path::Path;
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
+use crate::terminal::terminal_is_raw;
 use crate::world::*;
 
 /// How an agent was started, as it saw it, and where its two lines of output landed.
@@ -189,36 +189,6 @@ pub fn ctrl_c_in_a_terminal(w: &World, command_line: &str, marker: &str) -> std:
         "Ctrl-C did not end it"
     );
     out
-}
-
-/// Whether the terminal that `script` (pid `script`) made for its command is in raw mode
-/// (no ICANON): found through the standard input of the command, `script`'s child.
-fn terminal_is_raw(script: u32) -> bool {
-    let Ok(entries) = std::fs::read_dir("/proc") else {
-        return false;
-    };
-    for e in entries.flatten() {
-        if parent_pid(&e.path()) != Some(script) {
-            continue;
-        }
-        let Ok(tty) = std::fs::read_link(e.path().join("fd/0")) else {
-            continue;
-        };
-        let Ok(file) = std::fs::OpenOptions::new()
-            .read(true)
-            .write(true)
-            .custom_flags(libc::O_NOCTTY)
-            .open(&tty)
-        else {
-            continue;
-        };
-        // SAFETY: a zeroed termios is a valid out-parameter; the fd is open.
-        let mut t: libc::termios = unsafe { std::mem::zeroed() };
-        if unsafe { libc::tcgetattr(std::os::fd::AsRawFd::as_raw_fd(&file), &mut t) } == 0 {
-            return t.c_lflag & libc::ICANON == 0;
-        }
-    }
-    false
 }
 
 /// Whether some process's argv starts with `prefix` (NUL-separated, as in /proc).

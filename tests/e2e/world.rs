@@ -422,17 +422,7 @@ pub struct Record {
     pub stdin: Vec<u8>,
 }
 
-/// The parent of the process whose /proc directory is `proc_dir`, from its `stat` (whose
-/// second field may hold spaces, so the fields are read after the last `)`).
-pub fn parent_pid(proc_dir: &Path) -> Option<u32> {
-    let stat = std::fs::read_to_string(proc_dir.join("stat")).ok()?;
-    stat.rsplit_once(')')?
-        .1
-        .split_whitespace()
-        .nth(1)?
-        .parse()
-        .ok()
-}
+pub use crate::terminal::parent_pid;
 
 pub fn stderr(out: &Output) -> String {
     String::from_utf8_lossy(&out.stderr).into_owned()

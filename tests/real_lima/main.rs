@@ -12,6 +12,10 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
 use std::sync::{Mutex, MutexGuard, OnceLock};
 
+#[path = "../support/terminal.rs"]
+mod terminal;
+use terminal::terminal_is_raw;
+
 const SHIMCTL: &str = env!("CARGO_BIN_EXE_shimctl");
 const REPO: &str = env!("CARGO_MANIFEST_DIR");
 const VM: &str = "sandbox";
@@ -729,43 +733,6 @@ fn pid_of(prefix: &[u8]) -> Option<u32> {
             .then(|| e.file_name().to_str()?.parse().ok())
             .flatten()
     })
-}
-
-/// Whether the terminal `script` (pid SCRIPT) made for its command is in raw mode (ssh
-/// puts it there once its session runs, so a typed Ctrl-C goes to the remote pty).
-fn terminal_is_raw(script: u32) -> bool {
-    use std::os::unix::fs::OpenOptionsExt;
-    let Ok(entries) = std::fs::read_dir("/proc") else {
-        return false;
-    };
-    for e in entries.flatten() {
-        let parent = std::fs::read_to_string(e.path().join("stat"))
-            .ok()
-            .and_then(|s| {
-                let rest = s.rsplit_once(')')?.1.to_string();
-                rest.split_whitespace().nth(1)?.parse::<u32>().ok()
-            });
-        if parent != Some(script) {
-            continue;
-        }
-        let Ok(tty) = std::fs::read_link(e.path().join("fd/0")) else {
-            continue;
-        };
-        let Ok(file) = std::fs::OpenOptions::new()
-            .read(true)
-            .write(true)
-            .custom_flags(libc::O_NOCTTY)
-            .open(&tty)
-        else {
-            continue;
-        };
-        // SAFETY: a zeroed termios is a valid out-parameter; the fd is open.
-        let mut term: libc::termios = unsafe { std::mem::zeroed() };
-        if unsafe { libc::tcgetattr(std::os::fd::AsRawFd::as_raw_fd(&file), &mut term) } == 0 {
-            return term.c_lflag & libc::ICANON == 0;
-        }
-    }
-    false
 }
 
 /// The terminal/pipe matrix of docs/troubleshooting.md and Ctrl-C, on the real VM through
